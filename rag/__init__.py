@@ -1,0 +1,39 @@
+"""rag: cited question answering over Swedish, Norwegian and English news.
+
+The public API. Importing it loads no model and touches no file.
+
+>>> import rag
+>>> hits = rag.retrieve("Why did Russia back Lukashenko?", k=5)   # doctest: +SKIP
+"""
+
+from rag.errors import (
+    EmbedderError,
+    IndexInvalidError,
+    IndexMissingError,
+    IngestError,
+    RagError,
+    UsageError,
+)
+from rag.ingest import IngestReport, build_index
+from rag.records import Article, Chunk, Document, Hit
+from rag.retrieval import Retriever, get_retriever, retrieve
+from rag.settings import Settings
+
+__all__ = [
+    "Article",
+    "Chunk",
+    "Document",
+    "EmbedderError",
+    "Hit",
+    "IndexInvalidError",
+    "IndexMissingError",
+    "IngestError",
+    "IngestReport",
+    "RagError",
+    "Retriever",
+    "Settings",
+    "UsageError",
+    "build_index",
+    "get_retriever",
+    "retrieve",
+]

@@ -1,0 +1,203 @@
+"""Cleaning raw article text into title, body and date.
+
+Pure: text in, `Cleaned` out. Removes what the seed articles really carry
+besides the story: photo captions and credits (`Bild:`, `Foto:`, `Photo:`,
+"— Name/Agency via Reuters"), `Source link`, a `Check Also` block and all after
+it, `Don't miss…` link lists and `[POLL]`/`[INSIGHT]`/`[REPORT]` teasers,
+`Source: Read Full Article`, a closing "— Reuters" byline, and repeated
+paragraphs (one seed repeats its headline four times). A leading headline
+becomes the title.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    title: str | None
+    text: str
+    date: str | None
+
+
+_DATE_MARKER = re.compile(r"^\s*date\s+(\d{4}-\d{2}(?:-\d{2})?)\b\s*", re.IGNORECASE)
+_PHOTO_CREDIT = re.compile(
+    r"(?:^|\s)(?:Bild|Foto|Photo|Photograph|Fotograf|Image)(?:\s+credit)?\s*:", re.IGNORECASE
+)
+_AGENCY = r"(?:Reuters|AP|AFP|TASS|NTB|TT|Scanpix|BelTA|Getty|EPA|Sputnik|Handout|Shutterstock)"
+_CAPTION_CREDIT = re.compile(rf"[—–]\s*[^—–]*/[^—–]*\b{_AGENCY}\b[^—–]*$")
+_TEASER_TAG = re.compile(r"\[(?:POLL|INSIGHT|REPORT|VIDEO|PICTURES|LIVE|REVEAL)\]\s*$")
+_DROP_LINE = re.compile(
+    r"^(?:source link|source:\s*read full article|read full article|read more|advertisement)\.?$",
+    re.IGNORECASE,
+)
+_CUT_FROM = re.compile(r"^(?:check also|related articles?|more from this section)$", re.IGNORECASE)
+_DONT_MISS = re.compile(r"^don[’']t miss\b", re.IGNORECASE)
+_TRAILING_BYLINE = re.compile(rf"\s*[—–]\s*{_AGENCY}\s*$")
+_MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\((?:[^)]*)\)")
+_MD_HEADING = re.compile(r"^#{1,6}\s+")
+_TERMINAL = tuple('.!?…:;"”’»)')
+
+_MONTHS = {
+    # English, Swedish, Norwegian month names (and common abbreviations).
+    "january": 1,
+    "jan": 1,
+    "januari": 1,
+    "januar": 1,
+    "february": 2,
+    "feb": 2,
+    "februari": 2,
+    "februar": 2,
+    "march": 3,
+    "mar": 3,
+    "mars": 3,
+    "april": 4,
+    "apr": 4,
+    "may": 5,
+    "maj": 5,
+    "mai": 5,
+    "june": 6,
+    "jun": 6,
+    "juni": 6,
+    "july": 7,
+    "jul": 7,
+    "juli": 7,
+    "august": 8,
+    "aug": 8,
+    "augusti": 8,
+    "september": 9,
+    "sep": 9,
+    "sept": 9,
+    "october": 10,
+    "oct": 10,
+    "oktober": 10,
+    "okt": 10,
+    "november": 11,
+    "nov": 11,
+    "december": 12,
+    "dec": 12,
+    "desember": 12,
+    "des": 12,
+}
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DATE_MDY = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}}),\s+((?:19|20)\d\d)\b", re.IGNORECASE)
+_DATE_DMY = re.compile(rf"\b(\d{{1,2}})\.?\s+({_MONTH})\.?\s+((?:19|20)\d\d)\b", re.IGNORECASE)
+
+
+def clean_article(raw: str, title: str | None = None) -> Cleaned:
+    """Clean one article's raw text.
+
+    >>> c = clean_article("Headline here\\n\\nHeadline here\\n\\nBody text.\\n\\nSource link")
+    >>> (c.title, c.text)
+    ('Headline here', 'Body text.')
+    """
+    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    text = text.lstrip("\ufeff")
+    date = None
+    marker = _DATE_MARKER.match(text)
+    if marker:
+        date = marker.group(1)
+        text = text[marker.end() :]
+    if date is None:
+        date = find_date(text)
+
+    paragraphs = _drop_boilerplate(_paragraphs(text))
+    paragraphs = _dedupe(paragraphs)
+
+    if title is None and len(paragraphs) > 1 and _is_headline(paragraphs[0]):
+        title = paragraphs.pop(0)
+    elif title is not None and paragraphs and _norm(paragraphs[0]) == _norm(title):
+        paragraphs.pop(0)
+    if paragraphs:
+        paragraphs[-1] = _TRAILING_BYLINE.sub("", paragraphs[-1])
+    body = "\n\n".join(p for p in paragraphs if p)
+    return Cleaned(title=title.strip() if title else None, text=body, date=date)
+
+
+def find_date(text: str) -> str | None:
+    """The first full calendar date written out in `text`, as YYYY-MM-DD.
+
+    >>> find_date("in Sochi, Russia September 14, 2020. — Reuters")
+    '2020-09-14'
+    """
+    found = []
+    for m in _DATE_MDY.finditer(text):
+        found.append((m.start(), int(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2))))
+    for m in _DATE_DMY.finditer(text):
+        found.append((m.start(), int(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1))))
+    for _, year, month, day in sorted(found):
+        if 1 <= day <= 31:
+            return f"{year:04d}-{month:02d}-{day:02d}"
+    return None
+
+
+def fallback_title(text: str, limit: int = 90) -> str:
+    """A title for an article without a headline: its opening words."""
+    first = text.strip().split("\n", 1)[0]
+    if len(first) <= limit:
+        return first
+    cut = first.rfind(" ", 0, limit)
+    return first[: cut if cut > 0 else limit].rstrip(" ,;:") + "…"
+
+
+def _paragraphs(text: str) -> list[str]:
+    """One paragraph per line, after joining soft-wrapped lines (a line with
+    no closing punctuation followed by one that starts in lower case)."""
+    out: list[str] = []
+    joinable = False
+    for line in text.split("\n"):
+        line = _MD_LINK.sub(r"\1", _MD_IMAGE.sub("", line))
+        line = " ".join(_MD_HEADING.sub("", line).split())
+        if not line:
+            joinable = False
+            continue
+        if joinable and out and line[0].islower():
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+        joinable = not out[-1].endswith(_TERMINAL)
+    return out
+
+
+def _drop_boilerplate(paragraphs: list[str]) -> list[str]:
+    kept: list[str] = []
+    in_teasers = False
+    for p in paragraphs:
+        if _CUT_FROM.match(p):
+            break
+        if _DONT_MISS.match(p):
+            in_teasers = True
+            continue
+        if _TEASER_TAG.search(p):
+            continue
+        if in_teasers and len(p) < 160 and not p.endswith(_TERMINAL):
+            continue
+        in_teasers = False
+        if _DROP_LINE.match(p) or _PHOTO_CREDIT.search(p) or _CAPTION_CREDIT.search(p):
+            continue
+        kept.append(p)
+    return kept
+
+
+def _dedupe(paragraphs: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for p in paragraphs:
+        key = _norm(p)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(p)
+    return out
+
+
+def _is_headline(p: str) -> bool:
+    return len(p) <= 200 and not p.rstrip().endswith(_TERMINAL)
+
+
+def _norm(p: str) -> str:
+    return " ".join(p.casefold().split())

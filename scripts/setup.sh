@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything the project needs into .venv at the project root.
+# Idempotent and quick when nothing changed: a stamp records the hash of the
+# files that define the installation.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+    echo "error: Python 3.10 or newer is needed (found: $("$PYTHON" --version 2>&1))." >&2
+    echo "       Set PYTHON=/path/to/python3.11 and run again." >&2
+    exit 1
+fi
+
+stamp=.venv/.rag-setup
+want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    exit 0
+fi
+
+echo "==> Creating .venv and installing (first run takes a few minutes)" >&2
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+# torch first, pinned: here it resolves to a local CPU build; unpinned, pip
+# would pull the newest release with several GB of CUDA packages.
+.venv/bin/python -m pip install --quiet "torch==2.13.0"
+.venv/bin/python -m pip install --quiet -e ".[dev]"
+echo "$want" > "$stamp"
+echo "==> Installed into .venv" >&2
