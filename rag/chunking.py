@@ -45,7 +45,12 @@ def chunk_article(article: Article, max_chars: int = 600, overlap: int = 0) -> l
         chunks.append(Chunk(chunk_id(article.id, start, text), article.id, start, end, text))
         if j >= len(sentences):
             break
-        i = max(j - overlap, i + 1)
+        # Repeat the last `overlap` sentences only if they still leave room for
+        # a new one: a chunk must always add a sentence its predecessor lacks.
+        following = max(j - overlap, i + 1)
+        if sentences[j][1] - sentences[following][0] > max_chars:
+            following = j
+        i = following
     return chunks
 
 

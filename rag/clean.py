@@ -11,6 +11,7 @@ becomes the title.
 
 from __future__ import annotations
 
+import datetime
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -130,8 +131,10 @@ def find_date(text: str) -> str | None:
     for m in _DATE_DMY.finditer(text):
         found.append((m.start(), int(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1))))
     for _, year, month, day in sorted(found):
-        if 1 <= day <= 31:
-            return f"{year:04d}-{month:02d}-{day:02d}"
+        try:
+            return datetime.date(year, month, day).isoformat()
+        except ValueError:
+            continue  # "February 31"
     return None
 
 

@@ -71,23 +71,38 @@ def _overlap(a: tuple[str, int, int], b: tuple[str, int, int]) -> float:
 
 
 def calibrate(
-    scores: np.ndarray, groups: np.ndarray, top: int = 10, floor: float = 1e-6
+    scores: np.ndarray,
+    groups: np.ndarray,
+    top: int = 10,
+    floor: float = 1e-6,
+    prior: float = 0.0,
 ) -> np.ndarray:
     """Scores as z-scores within their group.
 
     Each group's mean and standard deviation are taken over its `top` highest
-    scores (the competitive region; the long tail says little), the standard
-    deviation floored at `floor`. Used per language: it makes "best passage in
-    Swedish" and "best passage in English" comparable although the model
-    scores every Swedish passage higher for a Swedish question.
+    scores (the competitive region; the long tail says little). A group with
+    few scores says little about its own spread, so its statistics are shrunk
+    toward those of all groups together: with n scores, the group's own weight
+    is n / (n + prior). The standard deviation is floored at `floor`.
+
+    Used per language: it makes "best passage in Swedish" and "best passage in
+    English" comparable although the model scores every Swedish passage higher
+    for a Swedish question.
 
     >>> calibrate(np.array([3.0, 1.0, 10.0, 20.0]), np.array(["a", "a", "b", "b"]))
     array([ 1., -1., -1.,  1.])
     """
+    scores = np.asarray(scores, dtype=np.float64)
     z = np.zeros(len(scores), dtype=np.float64)
+    if len(scores) == 0:
+        return z
+    pooled = np.sort(scores)[::-1][:top]
+    pooled_mean, pooled_std = float(pooled.mean()), float(pooled.std())
     for group in np.unique(groups):
         member = groups == group
-        values = scores[member].astype(np.float64)
-        best = np.sort(values)[::-1][:top]
-        z[member] = (values - best.mean()) / max(float(best.std()), floor)
+        best = np.sort(scores[member])[::-1][:top]
+        weight = len(best) / (len(best) + prior)
+        mean = weight * float(best.mean()) + (1 - weight) * pooled_mean
+        std = weight * float(best.std()) + (1 - weight) * pooled_std
+        z[member] = (scores[member] - mean) / max(std, floor)
     return z

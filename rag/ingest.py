@@ -85,8 +85,17 @@ def chunk_articles(articles: Iterable[Article], settings: Settings) -> list[Chun
     ]
 
 
-def build_index(settings: Settings, progress: bool = False) -> IngestReport:
-    """Read every article under the seeds directory and make a new current build."""
+def build_index(
+    settings: Settings, progress: bool = False, embedder: Embedder | None = None
+) -> IngestReport:
+    """Read every article under the seeds directory and make a new current build.
+
+    `embedder` defaults to the one `settings.embedder` names.
+
+    >>> report = build_index(Settings.from_env())        # doctest: +SKIP
+    >>> report.articles, report.chunks                    # doctest: +SKIP
+    (5, 53)
+    """
     started = time.perf_counter()
     seeds = settings.seeds_path
     if not seeds.is_dir():
@@ -95,7 +104,7 @@ def build_index(settings: Settings, progress: bool = False) -> IngestReport:
     documents: list[Document] = []
     skipped: list[Skipped] = []
     for path in _progress(files, progress, "reading", "file"):
-        docs, skips = read_file(path)
+        docs, skips = read_file(path, seeds)
         documents += docs
         skipped += skips
     articles, more_skips = prepare_articles(documents)
@@ -109,7 +118,7 @@ def build_index(settings: Settings, progress: bool = False) -> IngestReport:
     titles = {a.id: a.title for a in articles}
     passages = [passage_text(titles[c.doc_id], c.text) for c in chunks]
 
-    embedder = make_embedder(settings.embedder, settings.resolved_threads())
+    embedder = embedder or make_embedder(settings.embedder, settings.resolved_threads())
     build_settings = {
         "chunk_chars": settings.chunk_chars,
         "chunk_overlap_sentences": settings.chunk_overlap_sentences,

@@ -49,6 +49,11 @@ def detect_language(text: str) -> str:
     return lang.iso_code_639_1.name.lower() if lang is not None else UNKNOWN
 
 
+def warm_up() -> None:
+    """Load the detector's models now rather than on the first question."""
+    detect_language("Warm-up text for the language detector.")
+
+
 def normalize_code(code: str) -> str:
     code = code.strip().lower()
     return ALIASES.get(code, code)

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 SUFFIXES = (".txt", ".md", ".jsonl")
 MAX_FILE_BYTES = 200 * 1024 * 1024
+WESTERN = ("cp1252", "latin_1", "iso8859_15")
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,9 @@ def list_files(directory: Path) -> list[Path]:
     )
 
 
-def read_file(path: Path) -> tuple[list[Document], list[Skipped]]:
-    """The documents in one file, and what was skipped in it."""
+def read_file(path: Path, directory: Path | None = None) -> tuple[list[Document], list[Skipped]]:
+    """The documents in one file, and what was skipped in it. Ids are the file
+    stem, relative to `directory` when given (see `document_id`)."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -56,7 +58,15 @@ def read_file(path: Path) -> tuple[list[Document], list[Skipped]]:
         return [], [_skip(path, "is empty")]
     if path.suffix.lower() == ".jsonl":
         return _read_jsonl(path, text)
-    return [Document(id=path.stem, text=text, source=str(path))], []
+    doc_id = document_id(path, directory) if directory is not None else path.stem
+    return [Document(id=doc_id, text=text, source=str(path))], []
+
+
+def document_id(path: Path, directory: Path) -> str:
+    """The article id of a file: its stem, with its folder when it is nested,
+    so that a/x.txt and b/x.txt stay distinct."""
+    relative = path.relative_to(directory).with_suffix("")
+    return relative.as_posix()
 
 
 def decode(data: bytes, name: str) -> tuple[str | None, str | None]:
@@ -71,9 +81,19 @@ def decode(data: bytes, name: str) -> tuple[str | None, str | None]:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
-    if best is None:
+    matches = list(from_bytes(data))
+    if not matches:
         return None, "is not UTF-8 and its encoding could not be detected"
+    best = matches[0]
+    # Among equally plausible guesses prefer the Western European code page:
+    # Swedish, Norwegian and English legacy text is cp1252/latin-1, and a short
+    # sample often fits cp1250 just as well ("å" would become "ĺ").
+    for match in matches:
+        if match.encoding in WESTERN and match.chaos <= best.chaos and (
+            match.coherence >= best.coherence
+        ):
+            best = match
+            break
     log.warning("%s: not UTF-8; decoded as %s", name, best.encoding)
     return str(best), None
 
@@ -89,7 +109,8 @@ def _looks_binary(data: bytes) -> bool:
 def _read_jsonl(path: Path, text: str) -> tuple[list[Document], list[Skipped]]:
     docs: list[Document] = []
     skipped: list[Skipped] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    # split on "\n" only: JSON strings may hold U+2028 and other line breaks
+    for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
@@ -128,7 +149,7 @@ def _read_jsonl(path: Path, text: str) -> tuple[list[Document], list[Skipped]]:
 def read_directory(directory: Path) -> Iterator[tuple[Path, list[Document], list[Skipped]]]:
     """Each article file under `directory` with its documents and skips."""
     for path in list_files(directory):
-        docs, skipped = read_file(path)
+        docs, skipped = read_file(path, directory)
         yield path, docs, skipped
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from rag.embedding import Embedder, make_embedder
 from rag.errors import IndexInvalidError, UsageError
 from rag.fusion import calibrate, diversify, weighted_rrf
-from rag.language import UNKNOWN, detect_language, normalize_code
+from rag.language import UNKNOWN, detect_language, normalize_code, warm_up
 from rag.query import validate_question
 from rag.records import Hit
 from rag.settings import Settings
@@ -66,17 +66,21 @@ class Retriever:
             for lang in self.languages
         }
         self._selectors = {lang: _selector(ids) for lang, ids in self._members.items()}
+        self._vectors = index.vectors()
         self._embed_query = functools.lru_cache(maxsize=1024)(self._embed_query_uncached)
 
     @classmethod
-    def open(cls, settings: Settings) -> Retriever:
-        embedder = make_embedder(settings.embedder, settings.resolved_threads())
+    def open(cls, settings: Settings, embedder: Embedder | None = None) -> Retriever:
+        """Load and verify the index `settings` names, for `embedder` (default:
+        the one `settings.embedder` names)."""
+        embedder = embedder or make_embedder(settings.embedder, settings.resolved_threads())
         index = load_index(settings.index_path, embedder.id)
         if embedder.dim != index.dim:
             raise IndexInvalidError(
                 f"the index holds {index.dim}-dimensional vectors but the embedder makes "
                 f"{embedder.dim}-dimensional ones. Rebuild it with `rag ingest`."
             )
+        warm_up()
         return cls(index, embedder, settings)
 
     def _embed_query_uncached(self, question: str) -> np.ndarray:
@@ -106,10 +110,12 @@ class Retriever:
         qlang = detect_language(question)
         qvec = self._embed_query(question)
         searched = [lang for lang in self.languages if languages is None or lang in languages]
-        allowed = np.isin(self.chunk_languages, searched)
-        lexical_all = self.index.lexical.scores(
-            question, qlang if qlang != UNKNOWN else "", allowed.astype(np.float32)
-        )
+        mask = None  # BM25 over every passage, or only the chosen languages'
+        if len(searched) < len(self.languages):
+            mask = np.zeros(len(self.chunk_languages), dtype=np.float32)
+            for lang in searched:
+                mask[self._members[lang]] = 1.0
+        lexical_all = self.index.lexical.scores(question, qlang if qlang != UNKNOWN else "", mask)
         candidates: set[int] = set()
         for lang in searched:
             members = self._members[lang]
@@ -128,17 +134,17 @@ class Retriever:
         if len(ids) == 0:
             empty = np.zeros(0)
             return Scored(qlang, ids, empty, empty, empty)
-        vectors = self._vectors(ids)
-        dense = vectors @ qvec
+        dense = self._vectors[ids] @ qvec
         lexical = lexical_all[ids]
         groups = self.chunk_languages[ids]
         if settings.fusion == "rrf":
             fused = self._rrf(ids, dense, lexical)
         elif settings.fusion == "calibrated":
-            fused = calibrate(dense, groups, settings.calibration_top, DENSE_STD_FLOOR)
+            top, prior = settings.calibration_top, settings.calibration_prior
+            fused = calibrate(dense, groups, top, DENSE_STD_FLOOR, prior)
             if settings.lexical_weight:
                 fused = fused + settings.lexical_weight * calibrate(
-                    lexical, groups, settings.calibration_top, LEXICAL_STD_FLOOR
+                    lexical, groups, top, LEXICAL_STD_FLOOR, prior
                 )
         else:
             raise UsageError(f"unknown fusion {settings.fusion!r}: use 'calibrated' or 'rrf'")
@@ -152,9 +158,6 @@ class Retriever:
         fused = weighted_rrf([(by_dense, 1.0), (by_lexical, s.lexical_weight)], s.rrf_k)
         return np.array([fused.get(int(i), 0.0) for i in ids])
 
-    def _vectors(self, ids: np.ndarray) -> np.ndarray:
-        return np.stack([self.index.faiss_index.reconstruct(int(i)) for i in ids])
-
     def retrieve(
         self, question: str, k: int | None = None, languages: Sequence[str] | None = None
     ) -> list[Hit]:
@@ -167,7 +170,7 @@ class Retriever:
         scored = self.score(question, wanted)
         order = scored.order()
         ids = scored.ids[order]
-        vectors = self._vectors(ids) if len(ids) else np.zeros((0, self.index.dim))
+        vectors = self._vectors[ids]
         chunks = [self.index.chunks[int(i)] for i in ids]
         spans = [(c.doc_id, c.start, c.end) for c in chunks]
         chosen = diversify(list(ids), vectors, spans, k, self.settings.near_duplicate_cosine)

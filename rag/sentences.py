@@ -98,6 +98,8 @@ def split_sentences(text: str, max_chars: int = 1000) -> list[tuple[int, int]]:
     >>> [t[a:b] for a, b in split_sentences(t)]
     ['Mr. Putin met Mr. Lukashenko.', 'They spoke.', 'New line']
     """
+    if max_chars < 1:
+        raise ValueError("max_chars must be positive")
     spans: list[tuple[int, int]] = []
     line_start = 0
     n = len(text)

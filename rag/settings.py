@@ -31,7 +31,7 @@ class Settings:
     threads: int = 2
 
     # Chunking: pack whole sentences up to this many characters ...
-    chunk_chars: int = 600
+    chunk_chars: int = 400
     # ... and repeat this many sentences from the end of one chunk at the start
     # of the next, so a fact that straddles a boundary is whole somewhere.
     chunk_overlap_sentences: int = 1
@@ -50,6 +50,10 @@ class Settings:
     fusion: str = "calibrated"
     lexical_weight: float = 0.5
     calibration_top: int = 10
+    # A language with n candidates keeps n / (n + prior) of its own statistics
+    # and takes the rest from all languages pooled: one or two passages say
+    # nothing reliable about a language's typical score.
+    calibration_prior: float = 2.0
     rrf_k: int = 60
     # Diversity: a candidate whose cosine similarity to an already chosen hit
     # is at least this is a near-copy and is skipped. e5 packs scores high:

@@ -80,7 +80,22 @@ class LoadedIndex:
         return int(self.manifest["embedder"]["dim"])
 
     def vectors(self) -> np.ndarray:
-        return self.faiss_index.reconstruct_n(0, self.faiss_index.ntotal)
+        """All vectors, (chunks, dim): a read-only view of FAISS's own storage
+        (no copy), valid as long as this index lives."""
+        import faiss
+
+        index = self.faiss_index
+        flat = faiss.rev_swig_ptr(index.get_xb(), index.ntotal * index.d)
+        view = np.asarray(flat).reshape(index.ntotal, index.d).view(_OwnedVectors)
+        view.owner = index  # the memory is FAISS's: keep it alive with the view
+        view.setflags(write=False)
+        return view
+
+
+class _OwnedVectors(np.ndarray):
+    """A view of memory owned by a FAISS index, holding a reference to it."""
+
+    owner: object = None
 
 
 # ---------------------------------------------------------------- saving

@@ -40,7 +40,7 @@ _LISTS = ("gold_ids", "key_phrases", "key_facts")
 
 def load_testset(path: Path) -> list[TestQuestion]:
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        lines = Path(path).read_text(encoding="utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read test set {path}: {exc}") from None
     questions: list[TestQuestion] = []

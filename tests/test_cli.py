@@ -1,0 +1,129 @@
+"""The `rag` command: output, exit codes, and no tracebacks on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.cli import main
+from rag.settings import Settings
+from tests.conftest import ROOT, TINY_ARTICLES
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "rag", *args], capture_output=True, text=True, cwd=cwd,
+        timeout=300,
+    )
+    assert "Traceback" not in proc.stdout + proc.stderr
+    return proc
+
+
+def test_help_lists_the_commands():
+    proc = run("--help")
+    assert proc.returncode == 0
+    for command in ("ingest", "search", "status"):
+        assert command in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args, code, words",
+    [
+        (["search", ""], 2, "empty"),
+        (["search", "x" * 100_000], 2, "100,000 characters"),
+        (["search", "why\x1b[31m now"], 2, "control character"),
+        (["search", "Belarus", "--k", "0"], 2, "at least 1"),
+        (["search", "Belarus", "--k", "many"], 2, "not a whole number"),
+        (["frobnicate"], 2, "invalid choice"),
+    ],
+)
+def test_bad_usage_exits_2_with_a_message(tmp_path: Path, args, code, words):
+    proc = run(*args, "--index", str(tmp_path / "none")) if args[0] == "search" else run(*args)
+    assert proc.returncode == code
+    assert words in proc.stderr
+
+
+def test_missing_index_exits_3_and_says_to_ingest(tmp_path: Path):
+    proc = run("search", "Why did Russia back Lukashenko?", "--index", str(tmp_path / "none"))
+    assert proc.returncode == 3
+    assert "rag ingest" in proc.stderr
+
+
+def test_status_without_index_exits_3(tmp_path: Path):
+    assert run("status", "--index", str(tmp_path / "none")).returncode == 3
+
+
+def test_ingest_missing_directory_exits_2(tmp_path: Path):
+    proc = run("ingest", "--seeds", str(tmp_path / "nope"), "--index", str(tmp_path / "i"))
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stderr
+
+
+def test_ingest_with_nothing_readable_exits_4(tmp_path: Path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "empty.txt").write_text("")
+    (seeds / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
+    proc = run("ingest", "--seeds", str(seeds), "--index", str(tmp_path / "i"))
+    assert proc.returncode == 4
+    assert "no readable articles" in proc.stderr
+    assert "empty.txt" in proc.stderr and "binary.txt" in proc.stderr
+
+
+@pytest.mark.model
+def test_ingest_then_search_with_the_real_model(tmp_path: Path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for name, text in TINY_ARTICLES.items():
+        (seeds / name).write_text(text, encoding="utf-8")
+    (seeds / "broken.txt").write_bytes(b"\x00\xff" * 50)
+    index = str(tmp_path / "index")
+    proc = run("ingest", "--seeds", str(seeds), "--index", index)
+    assert proc.returncode == 0, proc.stderr
+    assert "Indexed 3 articles (1 en, 1 nb, 1 sv)" in proc.stdout
+    assert "broken.txt" in proc.stdout + proc.stderr
+
+    proc = run("search", "Vilka sanktioner förbereder EU?", "--index", index, "--json")
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(proc.stdout)
+    assert payload["question_language"] == "sv"
+    hits = payload["hits"]
+    assert 1 <= len(hits) <= 5
+    assert set(hits[0]) >= {"chunk_id", "doc_id", "title", "language", "date", "text",
+                            "start", "end", "score"}
+    assert "en_sanctions" in {h["doc_id"] for h in hits}
+
+    proc = run("search", "sanctions", "--index", index, "--lang", "nb", "--k", "2")
+    assert proc.returncode == 0
+    assert "[nb]" in proc.stdout and "[en]" not in proc.stdout
+
+    proc = run("status", "--index", index)
+    assert proc.returncode == 0
+    assert "all files match their checksums" in proc.stdout
+
+
+@pytest.mark.model
+def test_search_prints_numbered_hits(seed_index: Settings, capsys):
+    code = main(["search", "Why did Russia back Lukashenko?", "--index",
+                 str(seed_index.index_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("1. [")
+    assert "\n5. [" in out
+
+
+def test_index_built_with_another_embedder_exits_3(tiny_index: Settings):
+    proc = run("search", "Belarus", "--index", str(tiny_index.index_path))
+    assert proc.returncode == 3
+    assert "fake-hash/1" in proc.stderr and "rag ingest" in proc.stderr
+
+
+def test_python_dash_m_and_console_script_agree():
+    script = Path(sys.executable).parent / "rag"
+    proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    assert proc.stdout == run("--help").stdout.replace("__main__.py", "rag")

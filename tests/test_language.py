@@ -1,0 +1,61 @@
+"""Language identification on the seed articles and on short questions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.clean import clean_article
+from rag.language import UNKNOWN, detect_language, normalize_code
+
+SEEDS = Path(__file__).parents[1] / "seeds"
+
+
+def seed_text(prefix: str) -> str:
+    path = next(SEEDS.glob(f"{prefix}_*.txt"))
+    return clean_article(path.read_text(encoding="utf-8")).text
+
+
+@pytest.mark.parametrize(
+    ("prefix", "language"),
+    [("000", "sv"), ("001", "en"), ("002", "nb"), ("003", "en"), ("004", "en")],
+)
+def test_seed_article_language(prefix: str, language: str) -> None:
+    assert detect_language(seed_text(prefix)) == language
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("Varför stöder Ryssland Lukasjenko?", "sv"),
+        ("Hvorfor støtter Russland Lukasjenko?", "nb"),
+        ("Why did Russia back Lukashenko?", "en"),
+    ],
+)
+def test_short_question_language(question: str, language: str) -> None:
+    assert detect_language(question) == language
+
+
+@pytest.mark.parametrize("text", ["", "   ", "2020-09-14 774", "!!! ???", "12345"])
+def test_text_without_letters_is_undetermined(text: str) -> None:
+    assert detect_language(text) == UNKNOWN == "und"
+
+
+def test_only_first_2000_characters_decide() -> None:
+    text = "Hviterussland har opplevd store demonstrasjoner siden valget. " * 40
+    text += "The protesters were peaceful and there were no police officers. " * 200
+    assert detect_language(text) == "nb"
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [("no", "nb"), ("NO", "nb"), (" nob ", "nb"), ("nno", "nn"), ("swe", "sv"), ("se", "sv")],
+)
+def test_normalize_code_aliases(code: str, expected: str) -> None:
+    assert normalize_code(code) == expected
+
+
+def test_normalize_code_passes_known_codes_through() -> None:
+    assert normalize_code("EN") == "en"
+    assert normalize_code("sv") == "sv"

@@ -1,0 +1,210 @@
+"""Loaders: reading .txt/.md/.jsonl files, decoding, and skipping bad input."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from rag.loaders import decode, list_files, read_file
+from rag.records import Document
+
+SWEDISH = (
+    "Efter en månad av massdemonstrationer och strejker sitter Belarus president "
+    "Aleksandr Lukasjenko fortfarande kvar på sin post. Lukasjenkos diktatoriska regim "
+    "verkar nu också känna sig säkrare och förföljelserna mot proteströrelsen har "
+    "stegvis trappats upp. Det är uppenbart att presidenten saknar all legitimitet "
+    "bland majoriteten av folket, och förtroendet för regimen är lågt.\n"
+)
+
+
+def test_utf8_txt_read_as_one_document(tmp_path: Path) -> None:
+    path = tmp_path / "001_article.txt"
+    path.write_text(SWEDISH, encoding="utf-8")
+    docs, skipped = read_file(path)
+    assert docs == [Document(id="001_article", text=SWEDISH, source=str(path))]
+    assert skipped == []
+
+
+def test_markdown_file_read(tmp_path: Path) -> None:
+    path = tmp_path / "note.md"
+    path.write_text("# Talks\n\nThe leaders met.\n", encoding="utf-8")
+    (doc,), skipped = read_file(path)
+    assert doc.id == "note"
+    assert doc.text == "# Talks\n\nThe leaders met.\n"
+    assert skipped == []
+
+
+def test_utf8_bom_stripped(tmp_path: Path) -> None:
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + "Hviterussland søker hjelp".encode())
+    (doc,), _ = read_file(path)
+    assert doc.text == "Hviterussland søker hjelp"
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1"])
+def test_legacy_encoded_swedish_decoded_with_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, encoding: str
+) -> None:
+    path = tmp_path / "legacy.txt"
+    path.write_bytes(SWEDISH.encode(encoding))
+    with caplog.at_level(logging.WARNING, logger="rag.loaders"):
+        (doc,), skipped = read_file(path)
+    assert doc.text == SWEDISH
+    assert skipped == []
+    assert any(
+        "legacy.txt" in r.getMessage() and "not UTF-8" in r.getMessage() for r in caplog.records
+    )
+
+
+def test_utf8_file_logs_no_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "ok.txt"
+    path.write_text(SWEDISH, encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="rag.loaders"):
+        read_file(path)
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n\t\n"])
+def test_empty_file_skipped(tmp_path: Path, content: bytes, caplog) -> None:
+    path = tmp_path / "empty.txt"
+    path.write_bytes(content)
+    with caplog.at_level(logging.WARNING, logger="rag.loaders"):
+        docs, skipped = read_file(path)
+    assert docs == []
+    assert len(skipped) == 1
+    assert skipped[0].source == str(path)
+    assert "empty" in skipped[0].reason
+    assert "empty.txt" in caplog.text
+
+
+def test_bom_only_file_skipped_as_empty(tmp_path: Path) -> None:
+    path = tmp_path / "bom_only.txt"
+    path.write_bytes(b"\xef\xbb\xbf\n")
+    docs, skipped = read_file(path)
+    assert docs == []
+    assert "empty" in skipped[0].reason
+
+
+def test_binary_file_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "image.txt"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    docs, skipped = read_file(path)
+    assert docs == []
+    assert skipped[0].source == str(path)
+    assert "binary" in skipped[0].reason
+
+
+def test_missing_file_skipped_not_raised(tmp_path: Path) -> None:
+    docs, skipped = read_file(tmp_path / "gone.txt")
+    assert docs == []
+    assert "cannot be read" in skipped[0].reason
+
+
+def test_jsonl_good_bad_and_textless_lines(tmp_path: Path, caplog) -> None:
+    path = tmp_path / "feed.jsonl"
+    lines = [
+        json.dumps({"id": "a1", "text": "Putin met Lukashenko.", "title": "Talks", "lang": "en"}),
+        '{"id": "a2", "text": ',
+        json.dumps({"id": "a3", "title": "No body"}),
+        "",
+        json.dumps({"text": "Unnamed article.", "date": "2020-09-14"}),
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="rag.loaders"):
+        docs, skipped = read_file(path)
+    assert [d.id for d in docs] == ["a1", "feed-5"]
+    assert docs[0] == Document(
+        id="a1",
+        text="Putin met Lukashenko.",
+        source=f"{path}:1",
+        title="Talks",
+        language="en",
+    )
+    assert docs[1].date == "2020-09-14"
+    assert [s.source for s in skipped] == [f"{path}:2", f"{path}:3"]
+    assert "JSON" in skipped[0].reason
+    assert "text" in skipped[1].reason
+    assert "feed.jsonl:2" in caplog.text
+    assert "feed.jsonl:3" in caplog.text
+
+
+def test_jsonl_non_string_field_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "feed.jsonl"
+    path.write_text(json.dumps({"text": "Body.", "title": 5}) + "\n", encoding="utf-8")
+    docs, skipped = read_file(path)
+    assert docs == []
+    assert skipped[0].source == f"{path}:1"
+    assert "title" in skipped[0].reason
+
+
+def test_jsonl_non_object_line_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "feed.jsonl"
+    path.write_text('["text"]\n', encoding="utf-8")
+    docs, skipped = read_file(path)
+    assert docs == []
+    assert skipped[0].source == f"{path}:1"
+
+
+def test_jsonl_unicode_line_separator_inside_text_kept(tmp_path: Path) -> None:
+    # U+2028 is legal unescaped inside a JSON string (json.dumps with
+    # ensure_ascii=False writes it raw); it must not split the record.
+    path = tmp_path / "feed.jsonl"
+    lines = [
+        json.dumps({"id": "a", "text": "First line\u2028second line."}, ensure_ascii=False),
+        json.dumps({"id": "b", "text": "Another article."}),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    docs, skipped = read_file(path)
+    assert skipped == []
+    assert [d.id for d in docs] == ["a", "b"]
+    assert docs[0].text == "First line\u2028second line."
+    assert docs[1].source == f"{path}:2"
+
+
+def test_list_files_filters_suffixes_and_hidden(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / ".git").mkdir()
+    for name in [
+        "b.txt",
+        "a.md",
+        "c.JSONL",
+        "sub/d.txt",
+        "notes.pdf",
+        "data.json",
+        "noext",
+        ".hidden.txt",
+        ".git/e.txt",
+    ]:
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    found = [p.relative_to(tmp_path).as_posix() for p in list_files(tmp_path)]
+    assert found == ["a.md", "b.txt", "c.JSONL", "sub/d.txt"]
+
+
+def test_list_files_skips_directories_named_like_files(tmp_path: Path) -> None:
+    (tmp_path / "folder.txt").mkdir()
+    assert list_files(tmp_path) == []
+
+
+def test_list_files_hidden_parent_of_root_does_not_hide_everything(tmp_path: Path) -> None:
+    root = tmp_path / ".cache" / "seeds"
+    root.mkdir(parents=True)
+    (root / "a.txt").write_text("x", encoding="utf-8")
+    assert list_files(root) == [root / "a.txt"]
+
+
+def test_decode_utf8() -> None:
+    assert decode("Lukasjenko søker hjelp".encode(), "x") == ("Lukasjenko søker hjelp", None)
+
+
+def test_decode_binary_and_empty() -> None:
+    assert decode(b"abc\x00def", "x") == (None, "looks binary, not text")
+    assert decode(b"", "x") == (None, "is empty")
+
+
+def test_decode_many_control_bytes_is_binary() -> None:
+    text, reason = decode(bytes([1, 2, 3, 4, 5]) * 10 + b"abc", "x")
+    assert text is None
+    assert "binary" in reason
