@@ -288,7 +288,8 @@ def scenario_synthetic_ingest(args: argparse.Namespace, work: Path) -> dict:
     share /= share.sum()
     pool_arrays = {lang: np.array(pools[lang], dtype=np.int64) for lang in languages}
     n_articles = math.ceil(n_chunks / SYNTHETIC_CHUNKS_PER_ARTICLE)
-    article_langs = rng.choice(len(languages), size=n_articles, p=share)
+    # Grouped by language, as `rag ingest` stores chunks (rag.ingest.chunk_articles).
+    article_langs = np.sort(rng.choice(len(languages), size=n_articles, p=share))
     most = SYNTHETIC_SENTENCES[1]
     members = np.full((n_chunks, most), -1, dtype=np.int64)  # sentence ids, -1 = none
     syn_articles: list[Article] = []

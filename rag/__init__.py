@@ -2,8 +2,10 @@
 
 The public API. Importing it loads no model and touches no file.
 
->>> import rag
->>> hits = rag.retrieve("Why did Russia back Lukashenko?", k=5)   # doctest: +SKIP
+Example (needs an index: run `rag ingest` first)::
+
+    import rag
+    hits = rag.retrieve("Why did Russia back Lukashenko?", k=5)
 """
 
 from rag.errors import (
