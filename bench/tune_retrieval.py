@@ -50,13 +50,14 @@ def evaluate(retriever: Retriever, questions, k: int) -> dict[str, dict[str, flo
     languages = {a.id: a.language for a in retriever.index.articles.values()}
     rows: dict[str, list[tuple[float, float, float]]] = {}
     for q in questions:
-        hits = retriever.retrieve(q.question, k=20)
-        texts = [h.text for h in hits]
-        rank = first_relevant_rank(texts, q.key_phrases)
+        top = retriever.retrieve(q.question, k=k)  # what a user of k hits sees
+        deep = retriever.retrieve(q.question, k=20)
+        rank = first_relevant_rank([h.text for h in top], q.key_phrases)
+        deep_rank = first_relevant_rank([h.text for h in deep], q.key_phrases)
         score = (
-            1.0 if rank is not None and rank <= k else 0.0,
-            1.0 / rank if rank else 0.0,
-            article_recall([h.doc_id for h in hits[:k]], q.gold_ids),
+            1.0 if rank is not None else 0.0,
+            1.0 / deep_rank if deep_rank else 0.0,
+            article_recall([h.doc_id for h in top], q.gold_ids),
         )
         cross = "cross-lingual" if q.cross_lingual(languages) else "same-language"
         for subset in ("all", q.language, cross):

@@ -89,8 +89,10 @@ def decode(data: bytes, name: str) -> tuple[str | None, str | None]:
     # Swedish, Norwegian and English legacy text is cp1252/latin-1, and a short
     # sample often fits cp1250 just as well ("å" would become "ĺ").
     for match in matches:
-        if match.encoding in WESTERN and match.chaos <= best.chaos and (
-            match.coherence >= best.coherence
+        if (
+            match.encoding in WESTERN
+            and match.chaos <= best.chaos
+            and (match.coherence >= best.coherence)
         ):
             best = match
             break

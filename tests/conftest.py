@@ -59,8 +59,9 @@ def tiny_seeds(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def tiny_settings(tmp_path: Path, tiny_seeds: Path) -> Settings:
-    return Settings(root=tmp_path, seeds_dir=tiny_seeds, index_dir=tmp_path / "index",
-                    chunk_chars=200)
+    return Settings(
+        root=tmp_path, seeds_dir=tiny_seeds, index_dir=tmp_path / "index", chunk_chars=200
+    )
 
 
 @pytest.fixture

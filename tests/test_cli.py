@@ -16,7 +16,10 @@ from tests.conftest import ROOT, TINY_ARTICLES
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     proc = subprocess.run(
-        [sys.executable, "-m", "rag", *args], capture_output=True, text=True, cwd=cwd,
+        [sys.executable, "-m", "rag", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
         timeout=300,
     )
     assert "Traceback" not in proc.stdout + proc.stderr
@@ -93,8 +96,17 @@ def test_ingest_then_search_with_the_real_model(tmp_path: Path):
     assert payload["question_language"] == "sv"
     hits = payload["hits"]
     assert 1 <= len(hits) <= 5
-    assert set(hits[0]) >= {"chunk_id", "doc_id", "title", "language", "date", "text",
-                            "start", "end", "score"}
+    assert set(hits[0]) >= {
+        "chunk_id",
+        "doc_id",
+        "title",
+        "language",
+        "date",
+        "text",
+        "start",
+        "end",
+        "score",
+    }
     assert "en_sanctions" in {h["doc_id"] for h in hits}
 
     proc = run("search", "sanctions", "--index", index, "--lang", "nb", "--k", "2")
@@ -108,8 +120,9 @@ def test_ingest_then_search_with_the_real_model(tmp_path: Path):
 
 @pytest.mark.model
 def test_search_prints_numbered_hits(seed_index: Settings, capsys):
-    code = main(["search", "Why did Russia back Lukashenko?", "--index",
-                 str(seed_index.index_path)])
+    code = main(
+        ["search", "Why did Russia back Lukashenko?", "--index", str(seed_index.index_path)]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert out.startswith("1. [")

