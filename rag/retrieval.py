@@ -90,9 +90,12 @@ class Retriever:
         vector.setflags(write=False)
         return vector
 
-    def check_languages(self, languages: Iterable[str] | None) -> frozenset[str] | None:
+    def check_languages(self, languages: Iterable[str] | str | None) -> frozenset[str] | None:
+        """The language codes asked for, normalised ("no" -> "nb"), or None for all."""
         if languages is None:
             return None
+        if isinstance(languages, str):
+            languages = languages.split(",")
         wanted = frozenset(normalize_code(code) for code in languages if code.strip())
         if not wanted:
             return None
@@ -145,15 +148,13 @@ class Retriever:
         groups = self.chunk_languages[ids]
         if settings.fusion == "rrf":
             fused = self._rrf(ids, dense, lexical)
-        elif settings.fusion == "calibrated":
+        else:  # "calibrated" (Settings accepts no other value)
             top, prior = settings.calibration_top, settings.calibration_prior
             fused = calibrate(dense, groups, top, DENSE_STD_FLOOR, prior)
             if settings.lexical_weight:
                 fused = fused + settings.lexical_weight * calibrate(
                     lexical, groups, top, LEXICAL_STD_FLOOR, prior
                 )
-        else:
-            raise UsageError(f"unknown fusion {settings.fusion!r}: use 'calibrated' or 'rrf'")
         return Scored(qlang, ids, dense, lexical, fused)
 
     def _rrf(self, ids: np.ndarray, dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
@@ -170,7 +171,7 @@ class Retriever:
         """The `k` best passages for `question`, optionally only in `languages`."""
         question = validate_question(question, self.settings.max_question_chars)
         k = self.settings.k if k is None else k
-        if not isinstance(k, int) or not 1 <= k <= MAX_K:
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
             raise UsageError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}")
         wanted = self.check_languages(languages)
         scored = self.score(question, wanted)
@@ -254,9 +255,10 @@ def retrieve(
 ) -> list[Hit]:
     """The `k` passages that best answer `question`, across languages.
 
-    Dense and lexical rankings are fused (weighted reciprocal-rank fusion) and
-    near-copies removed. `languages` (e.g. ["sv", "nb"]) restricts the
-    passages searched.
+    Each language is searched separately, dense (FAISS) and lexical (BM25);
+    the scores are calibrated per language and fused (see `Settings.fusion`),
+    and near-copies removed. `languages` (e.g. ["sv", "nb"], or "sv,nb")
+    restricts the passages searched.
 
     Example (needs an index: run `rag ingest` first)::
 

@@ -63,6 +63,29 @@ class Settings:
     # Questions longer than this are refused with a clear message.
     max_question_chars: int = 2000
 
+    def __post_init__(self) -> None:
+        limits = {
+            "chunk_chars": 1,
+            "k": 1,
+            "candidates": 1,
+            "calibration_top": 1,
+            "max_question_chars": 1,
+            "chunk_overlap_sentences": 0,
+            "rrf_k": 0,
+        }
+        for name, least in limits.items():
+            if getattr(self, name) < least:
+                raise UsageError(
+                    f"setting {name} must be at least {least}, not {getattr(self, name)}"
+                )
+        for name in ("lexical_weight", "calibration_prior"):
+            if getattr(self, name) < 0:
+                raise UsageError(f"setting {name} must not be negative")
+        if not 0 < self.near_duplicate_cosine <= 1:
+            raise UsageError("setting near_duplicate_cosine must be in (0, 1]")
+        if self.fusion not in ("calibrated", "rrf"):
+            raise UsageError(f"unknown fusion {self.fusion!r}: use 'calibrated' or 'rrf'")
+
     @property
     def seeds_path(self) -> Path:
         return self.seeds_dir if self.seeds_dir is not None else self.root / "seeds"

@@ -88,9 +88,11 @@ def test_language_filter(tiny_index: Settings, fake_embedder):
     assert hits and {h.language for h in hits} <= {"sv", "nb"}
     with pytest.raises(UsageError, match="the index has en, nb, sv"):
         retriever.retrieve("Belarus", languages=["de"])
+    as_text = retriever.retrieve("Belarus", k=10, languages="sv, no")
+    assert [h.chunk_id for h in as_text] == [h.chunk_id for h in hits]
 
 
-@pytest.mark.parametrize("k", [0, -1, 101])
+@pytest.mark.parametrize("k", [0, -1, 101, True, 2.5])
 def test_k_out_of_range_is_refused(tiny_index: Settings, fake_embedder, k: int):
     with pytest.raises(UsageError, match="k must be"):
         Retriever.open(tiny_index, embedder=fake_embedder).retrieve("Belarus", k=k)

@@ -121,3 +121,23 @@ def test_resolved_threads_zero_means_all_cores(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr("os.cpu_count", lambda: 7)
     assert Settings(threads=0).resolved_threads() == 7
     assert Settings(threads=3).resolved_threads() == 3
+
+
+@pytest.mark.parametrize(
+    "overrides, words",
+    [
+        ({"chunk_chars": 0}, "chunk_chars must be at least 1"),
+        ({"k": 0}, "k must be at least 1"),
+        ({"lexical_weight": -1.0}, "lexical_weight must not be negative"),
+        ({"fusion": "magic"}, "unknown fusion"),
+        ({"near_duplicate_cosine": 1.5}, "near_duplicate_cosine"),
+    ],
+)
+def test_out_of_range_settings_are_usage_errors(overrides, words):
+    with pytest.raises(UsageError, match=words):
+        Settings(**overrides)
+
+
+def test_out_of_range_environment_variable_is_a_usage_error():
+    with pytest.raises(UsageError, match="chunk_chars"):
+        Settings.from_env({"RAG_CHUNK_CHARS": "0"})
