@@ -1,0 +1,78 @@
+"""Prompt templates: validated on load, rendered without re-reading braces."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from rag.errors import UsageError
+from rag.prompts import (
+    ANSWER_VARIABLES,
+    NO_ANSWER,
+    PROMPTS_DIR,
+    answer_prompt,
+    load_template,
+    number_passages,
+    parse_template,
+)
+
+
+def test_shipped_answer_prompt_loads_and_names_the_sentinel_only_by_variable():
+    template = load_template("answer", ANSWER_VARIABLES)
+    assert template.variables == ANSWER_VARIABLES
+    assert NO_ANSWER not in (PROMPTS_DIR / "answer.txt").read_text(encoding="utf-8")
+
+
+def test_answer_prompt_numbers_passages_and_states_the_rules():
+    prompt = answer_prompt(
+        "Varför stöder Ryssland Lukasjenko?",
+        ["Russia wants integration.", "Putin offered a loan."],
+        "sv",
+    )
+    assert "[1] Russia wants integration." in prompt
+    assert "[2] Putin offered a loan." in prompt
+    assert "Swedish" in prompt
+    assert f"reply with exactly {NO_ANSWER}" in prompt
+    assert prompt.rstrip().endswith("Answer:")
+
+
+def test_braces_in_passages_and_questions_stay_text():
+    prompt = answer_prompt("What is {question}?", ["A {passages} B {0}"], "en")
+    assert "A {passages} B {0}" in prompt
+    assert "What is {question}?" in prompt
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("{passages} {question} {sentinel}", "lacks the variable(s) language_name"),
+        ("{passages} {question} {sentinel} {language_name} {extra}", "unknown variable(s) extra"),
+        ("{passages} {question {sentinel} {language_name}", "malformed"),
+    ],
+)
+def test_broken_templates_are_refused(text, words):
+    with pytest.raises(UsageError, match=re.escape(words)):
+        parse_template("answer", text, ANSWER_VARIABLES)
+
+
+def test_missing_prompt_file_is_a_usage_error(tmp_path: Path):
+    with pytest.raises(UsageError, match="cannot read prompt"):
+        load_template("answer", ANSWER_VARIABLES, tmp_path)
+
+
+def test_render_needs_every_variable():
+    template = parse_template("t", "{a} and {b}", frozenset({"a", "b"}))
+    assert template.render(a="1", b="2") == "1 and 2"
+    with pytest.raises(UsageError, match="needs b"):
+        template.render(a="1")
+
+
+def test_literal_double_braces_survive():
+    template = parse_template("t", "{{literal}} {a}", frozenset({"a"}))
+    assert template.render(a="x") == "{literal} x"
+
+
+def test_number_passages_flattens_whitespace():
+    assert number_passages(["a\n\nb", "c"]) == "[1] a b\n\n[2] c"
