@@ -25,8 +25,12 @@ class Cleaned:
 
 
 _DATE_MARKER = re.compile(r"^\s*date\s+(\d{4}-\d{2}(?:-\d{2})?)\b\s*", re.IGNORECASE)
+# A credit closes a caption: the marker, then a capitalised name or agency
+# running to the end of the paragraph with no sentence in it ("Bild: Valery
+# Sharifulin/TASS All Over Press"). "...a rosy image: factories are..." is text.
 _PHOTO_CREDIT = re.compile(
-    r"(?:^|\s)(?:Bild|Foto|Photo|Photograph|Fotograf|Image)(?:\s+credit)?\s*:", re.IGNORECASE
+    r"(?:^|\s)(?i:bild|foto|photo|photograph|fotograf|image)(?i:\s+credit)?\s*:\s*"
+    r"[A-ZÅÄÖÆØÉ][^.!?:]{0,120}$"
 )
 _AGENCY = r"(?:Reuters|AP|AFP|TASS|NTB|TT|Scanpix|BelTA|Getty|EPA|Sputnik|Handout|Shutterstock)"
 _CAPTION_CREDIT = re.compile(rf"[—–]\s*[^—–]*/[^—–]*\b{_AGENCY}\b[^—–]*$")

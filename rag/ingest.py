@@ -21,7 +21,7 @@ from rag.chunking import chunk_article, passage_text
 from rag.clean import clean_article, fallback_title
 from rag.embedding import Embedder, make_embedder
 from rag.errors import IngestError, RagError, UsageError
-from rag.language import detect_language, normalize_code
+from rag.language import UNKNOWN, detect_language, normalize_code
 from rag.lexical import LexicalIndex
 from rag.loaders import Skipped, list_files, read_file
 from rag.records import Article, Chunk, Document
@@ -62,7 +62,9 @@ def prepare_articles(documents: Iterable[Document]) -> tuple[list[Article], list
             skipped.append(_skip(doc.source, f"repeats the article id {doc.id!r}"))
             continue
         seen.add(doc.id)
-        language = normalize_code(doc.language) if doc.language else detect_language(cleaned.text)
+        language = normalize_code(doc.language) if doc.language else UNKNOWN
+        if language == UNKNOWN:
+            language = detect_language(cleaned.text)
         articles.append(
             Article(
                 id=doc.id,
@@ -78,9 +80,12 @@ def prepare_articles(documents: Iterable[Document]) -> tuple[list[Article], list
 
 
 def chunk_articles(articles: Iterable[Article], settings: Settings) -> list[Chunk]:
+    """All chunks, each language's together (articles keep their order within
+    a language): a per-language search then scans one slice of the vectors."""
+    ordered = sorted(enumerate(articles), key=lambda pair: (pair[1].language, pair[0]))
     return [
         chunk
-        for article in articles
+        for _, article in ordered
         for chunk in chunk_article(article, settings.chunk_chars, settings.chunk_overlap_sentences)
     ]
 

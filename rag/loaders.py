@@ -133,6 +133,9 @@ def _read_jsonl(path: Path, text: str) -> tuple[list[Document], list[Skipped]]:
         if bad:
             skipped.append(_skip(where, f"field {bad[0]!r} must be a string"))
             continue
+        if not all(_valid_unicode(v) for v in (obj["text"], *fields.values()) if v):
+            skipped.append(_skip(where, "holds invalid Unicode (a lone surrogate escape)"))
+            continue
         doc_id = str(obj.get("id") or f"{path.stem}-{lineno}")
         docs.append(
             Document(
@@ -146,6 +149,15 @@ def _read_jsonl(path: Path, text: str) -> tuple[list[Document], list[Skipped]]:
             )
         )
     return docs, skipped
+
+
+def _valid_unicode(text: str) -> bool:
+    """False for strings JSON escapes can make but UTF-8 cannot hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def read_directory(directory: Path) -> Iterator[tuple[Path, list[Document], list[Skipped]]]:

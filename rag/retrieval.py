@@ -109,7 +109,6 @@ class Retriever:
 
     def score(self, question: str, languages: frozenset[str] | None = None) -> Scored:
         """Candidates from dense and lexical search in each language, fused."""
-        import faiss
 
         settings = self.settings
         qlang = detect_language(question)
@@ -121,17 +120,12 @@ class Retriever:
             for lang in searched:
                 mask[self._members[lang]] = 1.0
         lexical_all = self.index.lexical.scores(question, qlang if qlang != UNKNOWN else "", mask)
-        # One query is too small to split over threads: FAISS's OpenMP default
-        # made per-language searches take 15 ms instead of 8 at 100k passages.
-        # The setting is per calling thread, so it is made on every call.
-        faiss.omp_set_num_threads(1)
         candidates: set[int] = set()
         for lang in searched:
             members = self._members[lang]
             depth = min(settings.candidates, len(members))
-            params = faiss.SearchParameters(sel=self._selectors[lang])
-            _, ids = self.index.faiss_index.search(qvec[None, :], depth, params=params)
-            candidates.update(int(i) for i in ids[0] if i >= 0)
+            for i in self._dense_search(qvec, lang, depth):
+                candidates.add(int(i))
             lex = lexical_all[members]
             top = (
                 np.argpartition(-lex, depth - 1)[:depth]
@@ -156,6 +150,22 @@ class Retriever:
                     lexical, groups, top, LEXICAL_STD_FLOOR, prior
                 )
         return Scored(qlang, ids, dense, lexical, fused)
+
+    def _dense_search(self, qvec: np.ndarray, lang: str, depth: int) -> np.ndarray:
+        """Ids of the `depth` nearest passages in one language (exact search)."""
+        import faiss
+
+        # One query is too small to split over threads: FAISS's OpenMP default
+        # made per-language searches take 15 ms instead of 8 at 100k passages.
+        # The setting belongs to the calling thread: set it, then put it back.
+        before = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            params = faiss.SearchParameters(sel=self._selectors[lang])
+            _, ids = self.index.faiss_index.search(qvec[None, :], depth, params=params)
+        finally:
+            faiss.omp_set_num_threads(before)
+        return ids[0][ids[0] >= 0]
 
     def _rrf(self, ids: np.ndarray, dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
         by_dense = [int(i) for i in ids[np.lexsort((ids, -dense))]]
@@ -229,6 +239,7 @@ def _selector(ids: np.ndarray):
     return selector
 
 
+MAX_CACHED_RETRIEVERS = 4  # each holds a whole index in memory
 _retrievers: dict[Settings, tuple[str | None, Retriever]] = {}
 _lock = threading.Lock()
 
@@ -242,18 +253,22 @@ def get_retriever(settings: Settings | None = None) -> Retriever:
         if cached is not None and cached[0] == version:
             return cached[1]
         retriever = Retriever.open(settings)
+        _retrievers.pop(settings, None)
+        while len(_retrievers) >= MAX_CACHED_RETRIEVERS:  # drop the oldest
+            _retrievers.pop(next(iter(_retrievers)))
         _retrievers[settings] = (version, retriever)
         return retriever
 
 
 def retrieve(
     question: str,
-    k: int = 5,
+    k: int | None = None,
     languages: Sequence[str] | None = None,
     *,
     settings: Settings | None = None,
 ) -> list[Hit]:
-    """The `k` passages that best answer `question`, across languages.
+    """The `k` passages (default `settings.k`, 5) that best answer `question`,
+    across languages.
 
     Each language is searched separately, dense (FAISS) and lexical (BM25);
     the scores are calibrated per language and fused (see `Settings.fusion`),

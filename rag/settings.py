@@ -7,6 +7,7 @@ them only at the edges: CLI flags, then `RAG_*` environment variables, through
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -78,9 +79,14 @@ class Settings:
                 raise UsageError(
                     f"setting {name} must be at least {least}, not {getattr(self, name)}"
                 )
-        for name in ("lexical_weight", "calibration_prior"):
+        for name in ("lexical_weight", "calibration_prior", "near_duplicate_cosine"):
+            if not math.isfinite(getattr(self, name)):
+                raise UsageError(f"setting {name} must be a finite number")
+        for name in ("lexical_weight", "calibration_prior", "threads"):
             if getattr(self, name) < 0:
                 raise UsageError(f"setting {name} must not be negative")
+        if self.k > 100:
+            raise UsageError(f"setting k must be at most 100, not {self.k}")
         if not 0 < self.near_duplicate_cosine <= 1:
             raise UsageError("setting near_duplicate_cosine must be in (0, 1]")
         if self.fusion not in ("calibrated", "rrf"):

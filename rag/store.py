@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.errors import IndexInvalidError, IndexMissingError
+from rag.errors import IndexInvalidError, IndexMissingError, UsageError
 from rag.lexical import LexicalIndex
 from rag.records import Article, Chunk
 
@@ -105,8 +105,10 @@ def save_index(root: Path, contents: IndexContents) -> Path:
     """Write a new build under `root` and make it current. Returns its path."""
     import faiss
 
+    _check_root(root)
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=root))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; an index is meant to be shared
     try:
         _write_jsonl(tmp / "articles.jsonl", (a.to_dict() for a in contents.articles))
         _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in contents.chunks))
@@ -140,9 +142,11 @@ def save_index(root: Path, contents: IndexContents) -> Path:
         _fsync_tree(tmp)
         with _locked(root):
             final = root / f"build-{build_id}"
-            if final.exists():
-                shutil.rmtree(tmp)  # an identical build is already there
+            if final.exists() and _intact(final):
+                shutil.rmtree(tmp)  # an identical, intact build is already there
             else:
+                if final.exists():  # same content, but damaged since: replace it
+                    shutil.rmtree(final)
                 os.rename(tmp, final)
             _fsync_dir(root)
             _point_to(root, final.name)
@@ -151,6 +155,30 @@ def save_index(root: Path, contents: IndexContents) -> Path:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _check_root(root: Path) -> None:
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"the index location {root} is a file, not a directory")
+    if (root / "manifest.json").exists():
+        raise UsageError(
+            f"{root} is one build inside an index; give the index directory that "
+            f"holds it ({root.parent}) instead"
+        )
+    pointer = root / POINTER
+    if pointer.exists() and not pointer.is_symlink():
+        raise IndexInvalidError(
+            f"{pointer} is a directory, not a link (was the index copied without keeping "
+            f"links?). Move it away, then run `rag ingest` again."
+        )
+
+
+def _intact(build: Path) -> bool:
+    try:
+        verify_files(build, read_manifest(build))
+    except (IndexInvalidError, IndexMissingError):
+        return False
+    return True
 
 
 def _write_jsonl(path: Path, rows: Iterator[dict]) -> None:
@@ -296,8 +324,29 @@ def read_manifest(build: Path) -> dict:
     return manifest
 
 
+# Files every build has: a manifest that leaves one out is not trusted.
+REQUIRED_FILES = frozenset(
+    {
+        "articles.jsonl",
+        "chunks.jsonl",
+        "vectors.faiss",
+        "lexical/params.index.json",
+        "lexical/vocab.index.json",
+        "lexical/data.csc.index.npy",
+        "lexical/indices.csc.index.npy",
+        "lexical/indptr.csc.index.npy",
+    }
+)
+
+
 def verify_files(build: Path, manifest: dict) -> None:
-    """Every file the manifest lists exists with its recorded size and hash."""
+    """Every file the manifest lists exists with its recorded size and hash,
+    and the manifest lists every file a build needs."""
+    unlisted = sorted(REQUIRED_FILES - set(manifest["files"]))
+    if unlisted:
+        raise IndexInvalidError(
+            f"{build / 'manifest.json'} does not list {', '.join(unlisted)}. {REBUILD}"
+        )
     for rel, meta in manifest["files"].items():
         path = build / rel
         if not path.is_file():
@@ -318,10 +367,21 @@ def load_index(root: Path, embedder_id: str | None = None) -> LoadedIndex:
     """Load and verify the current build under `root`.
 
     With `embedder_id`, also require that the index was built by that embedder.
+    If an ingest makes another build current (and removes this one) while it
+    loads, loading starts over once with the new build.
     """
+    build = build_path(root)
+    try:
+        return _load_build(root, build, embedder_id)
+    except IndexInvalidError:
+        if index_version(root) in (None, str(build)):
+            raise
+        return _load_build(root, build_path(root), embedder_id)
+
+
+def _load_build(root: Path, build: Path, embedder_id: str | None) -> LoadedIndex:
     import faiss
 
-    build = build_path(root)
     manifest = read_manifest(build)
     built_with = manifest["embedder"]["id"]
     if embedder_id is not None and built_with != embedder_id:

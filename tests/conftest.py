@@ -24,8 +24,9 @@ TINY_ARTICLES = {
     "en_sanctions.txt": (
         "EU prepares sanctions on Belarus\n\n"
         "The European Union said on Friday that it was preparing new sanctions on Belarus. "
-        "Foreign ministers met in Brussels to agree on the list of officials.\n\n"
-        "Lithuania called for free and fair elections. Photo: Jane Doe/Reuters\n\n"
+        "Foreign ministers met in Brussels to agree on the list of officials. "
+        "Lithuania called for free and fair elections.\n\n"
+        "Protesters in Vilnius. Photo: Jane Doe/Reuters\n\n"
         "The sanctions target officials responsible for the violent crackdown on protesters."
     ),
     "sv_ekonomi.txt": (

@@ -40,10 +40,19 @@ def test_bad_files_are_skipped_with_their_names(tiny_settings: Settings, fake_em
     assert index.articles["j1"].title == "From a feed"
 
 
-def test_photo_credits_do_not_reach_the_index(tiny_index: Settings):
+def test_photo_captions_do_not_reach_the_index_but_the_story_does(tiny_index: Settings):
     index = load_index(tiny_index.index_path)
-    for chunk in index.chunks:
-        assert "Photo:" not in chunk.text and "Bild:" not in chunk.text
+    text = " ".join(chunk.text for chunk in index.chunks)
+    assert "Photo:" not in text and "Bild:" not in text and "Vilnius. Photo" not in text
+    assert "Lithuania called for free and fair elections." in text
+    assert "Regeringen har bett Ryssland om nya lån" in text
+
+
+def test_a_colon_after_image_in_a_sentence_is_not_a_credit():
+    from rag.clean import clean_article
+
+    text = "The report painted a rosy image: factories are humming again.\n\nMore text."
+    assert "rosy image: factories" in clean_article(text).text
 
 
 def test_no_articles_is_an_ingest_error(tmp_path: Path, fake_embedder):
@@ -92,3 +101,27 @@ def test_seed_articles_metadata():
     for article in articles.values():
         assert article.title and article.text
         assert article.source.endswith(".txt")
+
+
+def test_jsonl_language_names_and_regions_are_normalised(tiny_settings: Settings, fake_embedder):
+    (tiny_settings.seeds_path / "feed.jsonl").write_text(
+        '{"id": "a", "text": "Regeringen i Stockholm.", "lang": "sv-SE"}\n'
+        '{"id": "b", "text": "The government in London.", "lang": "English"}\n'
+        '{"id": "c", "text": "Regjeringen i Oslo har møtt opposisjonen i dag.", "lang": "??"}\n',
+        encoding="utf-8",
+    )
+    build_index(tiny_settings, embedder=fake_embedder)
+    articles = load_index(tiny_settings.index_path).articles
+    assert (articles["a"].language, articles["b"].language) == ("sv", "en")
+    assert articles["c"].language == "nb"  # detected: "??" names no language
+
+
+def test_a_lone_surrogate_in_jsonl_skips_that_line_only(tiny_settings: Settings, fake_embedder):
+    (tiny_settings.seeds_path / "feed.jsonl").write_text(
+        '{"id": "good", "text": "Fine text about Minsk."}\n'
+        '{"id": "bad", "text": "Broken emoji \\ud83d here."}\n',
+        encoding="utf-8",
+    )
+    report = build_index(tiny_settings, embedder=fake_embedder)
+    assert any("feed.jsonl:2" in s.source and "Unicode" in s.reason for s in report.skipped)
+    assert "good" in load_index(tiny_settings.index_path).articles

@@ -59,3 +59,11 @@ def test_normalize_code_aliases(code: str, expected: str) -> None:
 def test_normalize_code_passes_known_codes_through() -> None:
     assert normalize_code("EN") == "en"
     assert normalize_code("sv") == "sv"
+
+
+def test_detector_compares_only_the_nordic_languages_english_german_finnish():
+    from rag.language import _detector
+
+    values = _detector().compute_language_confidence_values("Hej och välkommen")
+    codes = {value.language.iso_code_639_1.name.lower() for value in values}
+    assert codes == {"en", "sv", "nb", "nn", "da", "de", "fi"}

@@ -198,3 +198,30 @@ def test_fusion_is_not_worse_than_dense_alone_on_any_subset(seed_index: Settings
     assert set(with_fusion) == {"all", "sv", "nb", "en", "same-language", "cross-lingual"}
     for subset, hits in with_fusion.items():
         assert sum(hits) >= sum(dense_only[subset]), subset
+
+
+def test_ingest_groups_each_language_into_one_range(tiny_index: Settings, fake_embedder):
+    import faiss
+
+    retriever = Retriever.open(tiny_index, embedder=fake_embedder)
+    languages = list(retriever.chunk_languages)
+    assert languages == sorted(languages)
+    for selector in retriever._selectors.values():
+        assert isinstance(selector, faiss.IDSelectorRange)
+
+
+def test_module_level_retrieve_uses_the_k_setting(tiny_index: Settings, fake_embedder, monkeypatch):
+    import rag.retrieval
+
+    monkeypatch.setattr(rag.retrieval, "make_embedder", lambda spec, threads: fake_embedder)
+    settings = dataclasses.replace(tiny_index, k=2)
+    assert len(retrieve("Belarus sanctions officials", settings=settings)) == 2
+    assert len(retrieve("Belarus sanctions officials", k=3, settings=settings)) == 3
+
+
+def test_search_leaves_the_callers_faiss_threads_alone(tiny_index: Settings, fake_embedder):
+    import faiss
+
+    faiss.omp_set_num_threads(2)
+    Retriever.open(tiny_index, embedder=fake_embedder).retrieve("Belarus", k=2)
+    assert faiss.omp_get_max_threads() == 2

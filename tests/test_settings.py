@@ -141,3 +141,16 @@ def test_out_of_range_settings_are_usage_errors(overrides, words):
 def test_out_of_range_environment_variable_is_a_usage_error():
     with pytest.raises(UsageError, match="chunk_chars"):
         Settings.from_env({"RAG_CHUNK_CHARS": "0"})
+
+
+@pytest.mark.parametrize("name", ["RAG_LEXICAL_WEIGHT", "RAG_CALIBRATION_PRIOR"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_numbers_are_refused(name, value):
+    with pytest.raises(UsageError, match="finite"):
+        Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize("env", [{"RAG_THREADS": "-3"}, {"RAG_K": "500"}])
+def test_negative_threads_and_huge_k_are_refused(env):
+    with pytest.raises(UsageError):
+        Settings.from_env(env)

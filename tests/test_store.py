@@ -254,3 +254,81 @@ def test_sigkill_during_ingest_leaves_the_old_index_loadable(tiny_index: Setting
     index = load_index(root)
     assert len(index.articles) == 3
     assert [p for p in root.iterdir() if p.name.startswith(".tmp-")], "kill landed mid-write"
+
+
+def test_reingest_repairs_a_corrupted_build(tiny_index: Settings, fake_embedder):
+    _corrupt(build_path(tiny_index.index_path), "altered chunk text")
+    with pytest.raises(IndexInvalidError):
+        load_index(tiny_index.index_path)
+    build_index(tiny_index, embedder=fake_embedder)
+    assert len(load_index(tiny_index.index_path).articles) == 3
+
+
+def test_manifest_must_list_every_required_file(tiny_index: Settings):
+    build = build_path(tiny_index.index_path)
+    manifest = json.loads((build / "manifest.json").read_text())
+    del manifest["files"]["chunks.jsonl"]
+    (build / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexInvalidError, match="does not list chunks.jsonl"):
+        load_index(tiny_index.index_path)
+
+
+def test_loading_starts_over_when_an_ingest_swaps_builds_meanwhile(
+    tiny_index: Settings, fake_embedder, monkeypatch
+):
+    import rag.store
+
+    real = rag.store.read_manifest
+    calls = []
+
+    def ingest_while_loading(build):
+        manifest = real(build)
+        if not calls:
+            calls.append(build)
+            (tiny_index.seeds_path / "extra.txt").write_text("A new article about Minsk.")
+            build_index(tiny_index, embedder=fake_embedder)  # removes `build`
+        return manifest
+
+    monkeypatch.setattr(rag.store, "read_manifest", ingest_while_loading)
+    index = load_index(tiny_index.index_path)
+    assert calls and index.path != calls[0]
+    assert "extra" in index.articles
+
+
+def test_a_build_directory_is_not_an_index_root(tiny_index: Settings, fake_embedder):
+    from dataclasses import replace
+
+    from rag.errors import UsageError
+
+    inside = replace(tiny_index, index_dir=build_path(tiny_index.index_path))
+    with pytest.raises(UsageError, match="one build inside an index"):
+        build_index(inside, embedder=fake_embedder)
+
+
+def test_a_copied_index_whose_pointer_is_a_directory_gets_a_clear_error(
+    tiny_index: Settings, fake_embedder
+):
+    import shutil
+
+    root = tiny_index.index_path
+    target = build_path(root)
+    (root / POINTER).unlink()
+    shutil.copytree(target, root / POINTER)  # what `cp -rL` makes of the link
+    assert len(load_index(root).articles) == 3  # still readable
+    with pytest.raises(IndexInvalidError, match="not a link"):
+        build_index(tiny_index, embedder=fake_embedder)
+
+
+def test_an_index_path_that_is_a_file_is_a_usage_error(tiny_settings: Settings, fake_embedder):
+    from dataclasses import replace
+
+    from rag.errors import UsageError
+
+    afile = tiny_settings.root / "afile"
+    afile.write_text("x")
+    with pytest.raises(UsageError, match="is a file"):
+        build_index(replace(tiny_settings, index_dir=afile), embedder=fake_embedder)
+
+
+def test_builds_are_readable_by_others(tiny_index: Settings):
+    assert build_path(tiny_index.index_path).stat().st_mode & 0o055 == 0o055
