@@ -40,23 +40,18 @@ RAG_* environment variables are not read.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import platform
 import resource
-import shlex
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEV_SET = ROOT / "tests" / "data" / "dev.jsonl"
-RESULT = "BENCH_RESULT "
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for common
+import common
+
 SCENARIOS = ("seeds-ingest", "seeds-retrieve", "synthetic-ingest", "synthetic-retrieve")
 SYNTHETIC_CHUNKS_PER_ARTICLE = 10
 SYNTHETIC_SENTENCES = (3, 5)  # sentences per synthetic chunk, inclusive
@@ -73,27 +68,6 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
-def stats_ms(seconds: list[float]) -> dict[str, float]:
-    import numpy as np
-
-    ms = np.asarray(seconds) * 1000.0
-    return {
-        "p50_ms": float(np.percentile(ms, 50)),
-        "p95_ms": float(np.percentile(ms, 95)),
-        "mean_ms": float(ms.mean()),
-        "min_ms": float(ms.min()),
-        "max_ms": float(ms.max()),
-    }
-
-
-def dev_questions(n: int) -> list[str]:
-    """The dev-set questions, repeated in order until there are `n`."""
-    from rag.testset import load_testset
-
-    questions = [q.question for q in load_testset(DEV_SET)]
-    return [questions[i % len(questions)] for i in range(n)]
-
-
 def index_dir(work: Path, name: str) -> Path:
     return work / name
 
@@ -101,7 +75,7 @@ def index_dir(work: Path, name: str) -> Path:
 def settings_for(index: Path):
     from rag.settings import Settings
 
-    return Settings(root=ROOT, index_dir=index)
+    return Settings(root=common.ROOT, index_dir=index)
 
 
 def read_seed_articles(settings):
@@ -168,7 +142,7 @@ def scenario_seeds_ingest(args: argparse.Namespace, work: Path) -> dict:
 
 def measure_retrieval(retriever, n: int) -> dict:
     """Timed retrieve() calls with the query-embedding cache cleared before each."""
-    questions = dev_questions(n)
+    questions = common.dev_questions(n)
     started = time.perf_counter()
     retriever.retrieve(WARMUP_QUESTION, k=5)
     first = time.perf_counter() - started
@@ -194,9 +168,9 @@ def measure_retrieval(retriever, n: int) -> dict:
         retriever.retrieve(q, k=5)  # query embedding now comes from the cache
         cached.append(time.perf_counter() - started)
 
-    full_stats = stats_ms(full)
-    embed_stats = stats_ms(embed)
-    cached_stats = stats_ms(cached)
+    full_stats = common.stats_ms(full)
+    embed_stats = common.stats_ms(embed)
+    cached_stats = common.stats_ms(cached)
     return {
         "queries": n,
         "chunks": len(retriever.index.chunks),
@@ -390,79 +364,24 @@ CHILDREN = {
 
 
 def run_child(args: argparse.Namespace) -> int:
-    sys.path.insert(0, str(ROOT))
-    result = CHILDREN[args.scenario](args, Path(args.workdir))
-    print(RESULT + json.dumps(result), flush=True)
+    common.use_project()
+    common.emit_result(CHILDREN[args.scenario](args, Path(args.workdir)))
     return 0
 
 
 # ---------------------------------------------------------------- parent
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def machine_info() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = {}
-    for name in LIBRARIES:
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            versions[name] = None
-    env = {
+    info = common.machine_info(
+        {"versions": {name: common.package_version(name) for name in LIBRARIES}}
+    )
+    info["env"] = {
         k: v
         for k, v in os.environ.items()
         if k in ("OMP_NUM_THREADS", "GOMP_SPINCOUNT", "OMP_WAIT_POLICY") or k.startswith("RAG_")
     }
-    return {
-        "machine": platform.machine(),
-        "cpu_model": cpu_model(),
-        "cores": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)),
-        "python": platform.python_version(),
-        "versions": versions,
-        "command": shlex.join(sys.orig_argv),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "loadavg_start": os.getloadavg(),
-        "env": env,
-    }
-
-
-def machine_cpu_seconds() -> float:
-    """CPU seconds all processes on the machine have used (from /proc/stat)."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-    except OSError:
-        return float("nan")
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[1:9])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def other_load(before: tuple[float, float, float]) -> float:
-    """Cores used on average by processes other than this benchmark and its children
-    since `before` (= load_probe()): 0 on a quiet machine."""
-    machine, ours, wall = before
-    elapsed = time.perf_counter() - wall
-    used = (machine_cpu_seconds() - machine) - (children_cpu_seconds() - ours)
-    return max(used, 0.0) / elapsed if elapsed > 0 else float("nan")
-
-
-def load_probe() -> tuple[float, float, float]:
-    return machine_cpu_seconds(), children_cpu_seconds(), time.perf_counter()
+    return info
 
 
 def launch(args: argparse.Namespace, name: str, work: Path) -> dict:
@@ -480,15 +399,9 @@ def launch(args: argparse.Namespace, name: str, work: Path) -> dict:
     ]
     print(f"running {name} ...", file=sys.stderr, flush=True)
     # stderr passes through (warnings, errors); stdout carries the result line.
-    probe = load_probe()
-    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT)]
-    if done.returncode != 0 or not lines:
-        sys.stderr.write(done.stdout)
-        raise RuntimeError(f"scenario {name} failed (exit {done.returncode})")
-    result = json.loads(lines[-1][len(RESULT) :])
-    result["other_load_cores (0 = quiet machine)"] = other_load(probe)
-    return result
+    return common.run_child_script(
+        command, f"scenario {name}", "other_load_cores (0 = quiet machine)"
+    )
 
 
 def fmt(value: object) -> str:
@@ -553,15 +466,8 @@ def run_parent(args: argparse.Namespace) -> int:
     info["loadavg_end"] = os.getloadavg()
     text = report(info, results)
     print(text)
-    out = {"meta": info, "synthetic_vectors": COMPOSED, "scenarios": results}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"\nwrote {args.out}")
+    common.write_json(args.out, {"meta": info, "synthetic_vectors": COMPOSED, "scenarios": results})
     return 0
-
-
-def _terminate(signum, frame):
-    raise SystemExit(128 + signum)  # unwinds: children are killed, temp dirs removed
 
 
 def main() -> int:
@@ -569,7 +475,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--synthetic-chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=50)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "core.json")
+    parser.add_argument("--out", type=Path, default=common.ROOT / "bench" / "out" / "core.json")
     parser.add_argument("--scenario", choices=SCENARIOS, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -579,7 +485,7 @@ def main() -> int:
         if not args.workdir:
             parser.error("--scenario needs --workdir")
         return run_child(args)
-    signal.signal(signal.SIGTERM, _terminate)
+    common.exit_on_sigterm()  # unwinds: children are killed, temp dirs removed
     return run_parent(args)
 
 

