@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from rag.records import Article, Chunk
+from rag.records import Article, Chunk, Sentence
 from rag.sentences import split_sentences
 
 
@@ -52,6 +52,26 @@ def chunk_article(article: Article, max_chars: int = 600, overlap: int = 0) -> l
             following = j
         i = following
     return chunks
+
+
+def article_sentences(article: Article) -> list[Sentence]:
+    """The article's sentences, with offsets and content-hash ids.
+
+    >>> from rag.records import Article
+    >>> a = Article("d", "T", "One. Two.", "en", None, "d.txt")
+    >>> [(s.start, s.end, s.text) for s in article_sentences(a)]
+    [(0, 4, 'One.'), (5, 9, 'Two.')]
+    """
+    return [
+        Sentence(
+            chunk_id(article.id, start, article.text[start:end]),
+            article.id,
+            start,
+            end,
+            article.text[start:end],
+        )
+        for start, end in split_sentences(article.text)
+    ]
 
 
 def passage_text(title: str, chunk_text: str) -> str:

@@ -115,8 +115,9 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     report = build_index(settings, progress=sys.stderr.isatty())
     langs = ", ".join(f"{n} {lang}" for lang, n in report.languages.items())
     print(
-        f"Indexed {report.articles} articles ({langs}) as {report.chunks} passages "
-        f"in {report.seconds:.1f}s: {report.embedded} embedded, {report.reused} reused."
+        f"Indexed {report.articles} articles ({langs}) as {report.chunks} passages and "
+        f"{report.sentences} sentences in {report.seconds:.1f}s: {report.embedded} embedded, "
+        f"{report.reused} reused."
     )
     if report.skipped:
         print(f"Skipped {len(report.skipped)}:")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.chunking import chunk_article, passage_text
+from rag.chunking import article_sentences, chunk_article, passage_text
 from rag.clean import clean_article, fallback_title
 from rag.embedding import Embedder, make_embedder
 from rag.errors import IngestError, RagError, UsageError
@@ -30,7 +30,11 @@ from rag.store import IndexContents, load_index, save_index
 
 log = logging.getLogger(__name__)
 
+# What is embedded: a passage with its article's title (measured better for
+# retrieval), a sentence on its own (measured better for picking the sentence
+# that answers: docs/PERFORMANCE.md). A change here must change the recipe.
 PASSAGE_RECIPE = "title+text/1"
+SENTENCE_RECIPE = "text/1"
 EMBED_BATCH = 32
 
 
@@ -40,8 +44,9 @@ class IngestReport:
     files: int
     articles: int
     chunks: int
-    embedded: int  # passages embedded in this run
-    reused: int  # passages whose vectors came from the previous build
+    sentences: int
+    embedded: int  # texts (passages and sentences) embedded in this run
+    reused: int  # texts whose vectors came from the previous build
     skipped: tuple[Skipped, ...]
     languages: dict[str, int]
     seconds: float
@@ -82,12 +87,16 @@ def prepare_articles(documents: Iterable[Document]) -> tuple[list[Article], list
 def chunk_articles(articles: Iterable[Article], settings: Settings) -> list[Chunk]:
     """All chunks, each language's together (articles keep their order within
     a language): a per-language search then scans one slice of the vectors."""
-    ordered = sorted(enumerate(articles), key=lambda pair: (pair[1].language, pair[0]))
     return [
         chunk
-        for _, article in ordered
+        for article in _by_language(articles)
         for chunk in chunk_article(article, settings.chunk_chars, settings.chunk_overlap_sentences)
     ]
+
+
+def _by_language(articles: Iterable[Article]) -> list[Article]:
+    ordered = sorted(enumerate(articles), key=lambda pair: (pair[1].language, pair[0]))
+    return [article for _, article in ordered]
 
 
 def build_index(
@@ -123,22 +132,33 @@ def build_index(
     chunks = chunk_articles(articles, settings)
     titles = {a.id: a.title for a in articles}
     passages = [passage_text(titles[c.doc_id], c.text) for c in chunks]
+    sentences = [s for a in _by_language(articles) for s in article_sentences(a)]
 
     embedder = embedder or make_embedder(settings.embedder, settings.resolved_threads())
     build_settings = {
         "chunk_chars": settings.chunk_chars,
         "chunk_overlap_sentences": settings.chunk_overlap_sentences,
         "passage": PASSAGE_RECIPE,
+        "sentence": SENTENCE_RECIPE,
     }
     previous = _previous_vectors(settings, embedder.id, build_settings)
-    vectors, embedded = _embed(embedder, passages, previous, progress)
+    # Passages and sentences in one pass: one progress bar, one reuse table.
+    both, embedded = _embed(embedder, passages + [s.text for s in sentences], previous, progress)
+    vectors, sentence_vectors = both[: len(passages)], both[len(passages) :]
     languages = [a.language for a in articles]
     by_doc = {a.id: a.language for a in articles}
     lexical = LexicalIndex.build(passages, [by_doc[c.doc_id] for c in chunks])
     build = save_index(
         settings.index_path,
         IndexContents(
-            tuple(articles), tuple(chunks), vectors, lexical, embedder.id, build_settings
+            tuple(articles),
+            tuple(chunks),
+            vectors,
+            lexical,
+            embedder.id,
+            build_settings,
+            tuple(sentences),
+            sentence_vectors,
         ),
     )
     return IngestReport(
@@ -146,8 +166,9 @@ def build_index(
         files=len(files),
         articles=len(articles),
         chunks=len(chunks),
+        sentences=len(sentences),
         embedded=embedded,
-        reused=len(chunks) - embedded,
+        reused=len(chunks) + len(sentences) - embedded,
         skipped=tuple(skipped),
         languages={lang: languages.count(lang) for lang in sorted(set(languages))},
         seconds=time.perf_counter() - started,
@@ -183,13 +204,17 @@ def _previous_vectors(settings: Settings, embedder_id: str, build_settings: dict
         old = load_index(settings.index_path, embedder_id)
     except RagError:
         return {}
-    if old.manifest.get("settings", {}).get("passage") != build_settings["passage"]:
-        return {}
-    vectors = old.vectors()
-    return {
-        _key(passage_text(old.articles[c.doc_id].title, c.text)): vectors[i]
-        for i, c in enumerate(old.chunks)
-    }
+    old_settings = old.manifest.get("settings", {})
+    table: dict[str, np.ndarray] = {}
+    if old_settings.get("passage") == build_settings["passage"]:
+        vectors = old.vectors()
+        for i, c in enumerate(old.chunks):
+            table[_key(passage_text(old.articles[c.doc_id].title, c.text))] = np.array(vectors[i])
+    if old_settings.get("sentence") == build_settings["sentence"]:
+        vectors = old.sentence_vectors()
+        for i, s in enumerate(old.sentences):
+            table[_key(s.text)] = np.array(vectors[i])
+    return table
 
 
 def _key(passage: str) -> str:

@@ -95,8 +95,13 @@ class LexicalIndex:
     def build(cls, texts: Sequence[str], languages: Sequence[str]) -> LexicalIndex:
         bm25s = _bm25s()
         corpus = [tokenize(t, lang) or [""] for t, lang in zip(texts, languages, strict=True)]
+        # A sorted vocabulary: bm25s would number tokens in set order, which
+        # changes with each process's string hashing, and so would the saved
+        # arrays and the content id of an otherwise identical build.
+        vocab = {token: i for i, token in enumerate(sorted({t for doc in corpus for t in doc}))}
+        ids = [[vocab[t] for t in doc] for doc in corpus]
         bm25 = bm25s.BM25()
-        bm25.index(corpus, show_progress=False)
+        bm25.index((ids, vocab), show_progress=False)
         return cls(bm25)
 
     def save(self, directory: Path) -> None:

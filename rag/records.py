@@ -52,6 +52,21 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class Sentence:
+    """One sentence of an article: `text == article.text[start:end]`. Answers
+    quote and cite sentences; their vectors are computed at ingest."""
+
+    id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Hit:
     """One retrieved passage, with where it sits in its article.
 

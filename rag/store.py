@@ -9,6 +9,8 @@ Layout under the index root (default `index/`):
         articles.jsonl            cleaned articles (citation offsets index into them)
         chunks.jsonl              chunk id, article id, start, end, text
         vectors.faiss             FAISS inner-product index over unit vectors
+        sentences.jsonl           sentence id, article id, start, end, text
+        sentence_vectors.faiss    one unit vector per sentence (for answers)
         lexical/                  bm25s arrays (.npy, no pickle) and JSON vocabulary
 
 A build is written to a temporary directory, fsynced, renamed into place, and
@@ -38,12 +40,12 @@ import numpy as np
 
 from rag.errors import IndexInvalidError, IndexMissingError, UsageError
 from rag.lexical import LexicalIndex
-from rag.records import Article, Chunk
+from rag.records import Article, Chunk, Sentence
 
 log = logging.getLogger(__name__)
 
 FORMAT = "rag-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentences and their vectors
 POINTER = "current"
 REBUILD = "Rebuild it with `rag ingest`."
 
@@ -58,6 +60,8 @@ class IndexContents:
     lexical: LexicalIndex
     embedder_id: str
     settings: dict = field(default_factory=dict)  # chunking and other build settings
+    sentences: tuple[Sentence, ...] = ()
+    sentence_vectors: np.ndarray | None = None  # (len(sentences), dim) float32, unit rows
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class LoadedIndex:
     chunks: tuple[Chunk, ...]
     faiss_index: object
     lexical: LexicalIndex
+    sentences: tuple[Sentence, ...] = ()
+    sentence_index: object = None
 
     @property
     def embedder_id(self) -> str:
@@ -80,16 +86,25 @@ class LoadedIndex:
         return int(self.manifest["embedder"]["dim"])
 
     def vectors(self) -> np.ndarray:
-        """All vectors, (chunks, dim): a read-only view of FAISS's own storage
-        (no copy), valid as long as this index lives."""
-        import faiss
+        """All passage vectors, (chunks, dim): a read-only view of FAISS's own
+        storage (no copy), valid as long as the view lives."""
+        return _view(self.faiss_index)
 
-        index = self.faiss_index
-        flat = faiss.rev_swig_ptr(index.get_xb(), index.ntotal * index.d)
-        view = np.asarray(flat).reshape(index.ntotal, index.d).view(_OwnedVectors)
-        view.owner = index  # the memory is FAISS's: keep it alive with the view
-        view.setflags(write=False)
-        return view
+    def sentence_vectors(self) -> np.ndarray:
+        """All sentence vectors, (sentences, dim), as a read-only view."""
+        return _view(self.sentence_index)
+
+
+def _view(index) -> np.ndarray:
+    import faiss
+
+    if index.ntotal == 0:
+        return np.zeros((0, index.d), dtype=np.float32)
+    flat = faiss.rev_swig_ptr(index.get_xb(), index.ntotal * index.d)
+    view = np.asarray(flat).reshape(index.ntotal, index.d).view(_OwnedVectors)
+    view.owner = index  # the memory is FAISS's: keep it alive with the view
+    view.setflags(write=False)
+    return view
 
 
 class _OwnedVectors(np.ndarray):
@@ -103,7 +118,6 @@ class _OwnedVectors(np.ndarray):
 
 def save_index(root: Path, contents: IndexContents) -> Path:
     """Write a new build under `root` and make it current. Returns its path."""
-    import faiss
 
     _check_root(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -112,10 +126,15 @@ def save_index(root: Path, contents: IndexContents) -> Path:
     try:
         _write_jsonl(tmp / "articles.jsonl", (a.to_dict() for a in contents.articles))
         _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in contents.chunks))
+        _write_jsonl(tmp / "sentences.jsonl", (s.to_dict() for s in contents.sentences))
         vectors = np.ascontiguousarray(contents.vectors, dtype=np.float32)
-        index = faiss.IndexFlatIP(vectors.shape[1])
-        index.add(vectors)
-        faiss.write_index(index, str(tmp / "vectors.faiss"))
+        _write_vectors(tmp / "vectors.faiss", vectors, vectors.shape[1])
+        sentence_vectors = contents.sentence_vectors
+        if sentence_vectors is None:
+            sentence_vectors = np.zeros((0, vectors.shape[1]), dtype=np.float32)
+        if len(sentence_vectors) != len(contents.sentences):
+            raise ValueError("one vector per sentence is needed")
+        _write_vectors(tmp / "sentence_vectors.faiss", sentence_vectors, vectors.shape[1])
         contents.lexical.save(tmp / "lexical")
         files = {rel: _describe(tmp / rel) for rel in _relative_files(tmp)}
         build_id = hashlib.sha256(
@@ -131,6 +150,7 @@ def save_index(root: Path, contents: IndexContents) -> Path:
             "counts": {
                 "articles": len(contents.articles),
                 "chunks": len(contents.chunks),
+                "sentences": len(contents.sentences),
                 "languages": _count_languages(contents.articles),
             },
             "versions": _versions(),
@@ -155,6 +175,15 @@ def save_index(root: Path, contents: IndexContents) -> Path:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_vectors(path: Path, vectors: np.ndarray, dim: int) -> None:
+    import faiss
+
+    index = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(index, str(path))
 
 
 def _check_root(root: Path) -> None:
@@ -330,6 +359,8 @@ REQUIRED_FILES = frozenset(
         "articles.jsonl",
         "chunks.jsonl",
         "vectors.faiss",
+        "sentences.jsonl",
+        "sentence_vectors.faiss",
         "lexical/params.index.json",
         "lexical/vocab.index.json",
         "lexical/data.csc.index.npy",
@@ -380,8 +411,6 @@ def load_index(root: Path, embedder_id: str | None = None) -> LoadedIndex:
 
 
 def _load_build(root: Path, build: Path, embedder_id: str | None) -> LoadedIndex:
-    import faiss
-
     manifest = read_manifest(build)
     built_with = manifest["embedder"]["id"]
     if embedder_id is not None and built_with != embedder_id:
@@ -391,29 +420,39 @@ def _load_build(root: Path, build: Path, embedder_id: str | None) -> LoadedIndex
             f"`rag ingest` (or set RAG_EMBEDDER to the index's embedder)."
         )
     verify_files(build, manifest)
-    try:
-        index = faiss.read_index(str(build / "vectors.faiss"))
-    except RuntimeError as exc:
-        raise IndexInvalidError(
-            f"cannot read {build / 'vectors.faiss'}: {exc}. {REBUILD}"
-        ) from None
     dim, count = int(manifest["embedder"]["dim"]), int(manifest["counts"]["chunks"])
-    if index.d != dim or index.ntotal != count:
-        raise IndexInvalidError(
-            f"vectors.faiss holds {index.ntotal} vectors of dimension {index.d}, the manifest "
-            f"says {count} of dimension {dim}. {REBUILD}"
-        )
+    n_sentences = int(manifest["counts"].get("sentences", -1))
+    index = _read_vectors(build / "vectors.faiss", dim, count)
+    sentence_index = _read_vectors(build / "sentence_vectors.faiss", dim, n_sentences)
     articles = {a.id: a for a in _records(Article, build / "articles.jsonl")}
     chunks = tuple(_records(Chunk, build / "chunks.jsonl"))
     if len(chunks) != count or any(c.doc_id not in articles for c in chunks):
         raise IndexInvalidError(f"chunks.jsonl does not agree with the manifest. {REBUILD}")
+    sentences = tuple(_records(Sentence, build / "sentences.jsonl"))
+    if len(sentences) != n_sentences or any(s.doc_id not in articles for s in sentences):
+        raise IndexInvalidError(f"sentences.jsonl does not agree with the manifest. {REBUILD}")
     try:
         lexical = LexicalIndex.load(build / "lexical")
     except (OSError, ValueError, KeyError) as exc:
         raise IndexInvalidError(f"cannot read the lexical index: {exc}. {REBUILD}") from None
     if lexical.size != count:
         raise IndexInvalidError(f"the lexical index does not match the chunks. {REBUILD}")
-    return LoadedIndex(build, manifest, articles, chunks, index, lexical)
+    return LoadedIndex(build, manifest, articles, chunks, index, lexical, sentences, sentence_index)
+
+
+def _read_vectors(path: Path, dim: int, count: int):
+    import faiss
+
+    try:
+        index = faiss.read_index(str(path))
+    except RuntimeError as exc:
+        raise IndexInvalidError(f"cannot read {path}: {exc}. {REBUILD}") from None
+    if index.d != dim or index.ntotal != count:
+        raise IndexInvalidError(
+            f"{path.name} holds {index.ntotal} vectors of dimension {index.d}, the manifest "
+            f"says {count} of dimension {dim}. {REBUILD}"
+        )
+    return index
 
 
 def _records(kind: type, path: Path) -> list:

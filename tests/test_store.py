@@ -68,15 +68,22 @@ def test_identical_rebuild_gives_the_same_build(tiny_index: Settings, fake_embed
 
 
 def test_rebuild_reuses_vectors_of_unchanged_passages(tiny_index: Settings, fake_embedder):
+    before = load_index(tiny_index.index_path)
     fresh = HashEmbedder()
     report = build_index(tiny_index, embedder=fresh)
-    assert report.embedded == 0 and report.reused == report.chunks
+    assert report.embedded == 0 and report.reused == report.chunks + report.sentences
     assert fresh.calls == []
     path = tiny_index.seeds_path / "nb_valg.txt"
     path.write_text(path.read_text(encoding="utf-8") + "\n\nEn ny setning om valget.")
     report = build_index(tiny_index, embedder=fresh)
-    assert 0 < report.embedded < report.chunks
+    assert 0 < report.embedded < report.chunks + report.sentences
     assert sum(fresh.calls) == report.embedded
+    after = load_index(tiny_index.index_path)
+    reembedded = HashEmbedder().embed_documents([s.text for s in after.sentences])
+    assert np.allclose(after.sentence_vectors(), reembedded, atol=1e-6)
+    old = {s.text: v for s, v in zip(before.sentences, before.sentence_vectors(), strict=True)}
+    new = {s.text: v for s, v in zip(after.sentences, after.sentence_vectors(), strict=True)}
+    assert all(np.array_equal(new[t], old[t]) for t in old if t in new)
 
 
 def test_rebuild_removes_the_previous_build(tiny_index: Settings, fake_embedder):
@@ -98,6 +105,11 @@ def _corrupt(build: Path, case: str) -> None:
     elif case == "truncated vectors":
         data = (build / "vectors.faiss").read_bytes()
         (build / "vectors.faiss").write_bytes(data[: len(data) // 2])
+    elif case == "truncated sentence vectors":
+        data = (build / "sentence_vectors.faiss").read_bytes()
+        (build / "sentence_vectors.faiss").write_bytes(data[:-8])
+    elif case == "missing sentences":
+        (build / "sentences.jsonl").unlink()
     elif case == "altered chunk text":
         path = build / "chunks.jsonl"
         text = path.read_text(encoding="utf-8")
@@ -127,6 +139,8 @@ def _corrupt(build: Path, case: str) -> None:
 CORRUPTIONS = {
     "missing chunks": "missing",
     "truncated vectors": "truncated",
+    "truncated sentence vectors": "truncated",
+    "missing sentences": "missing",
     "altered chunk text": "checksum",
     "altered lexical array": "checksum",
     "manifest not json": "unreadable",
@@ -332,3 +346,38 @@ def test_an_index_path_that_is_a_file_is_a_usage_error(tiny_settings: Settings, 
 
 def test_builds_are_readable_by_others(tiny_index: Settings):
     assert build_path(tiny_index.index_path).stat().st_mode & 0o055 == 0o055
+
+
+def test_sentences_are_stored_with_offsets_and_vectors(tiny_index: Settings, fake_embedder):
+    index = load_index(tiny_index.index_path, fake_embedder.id)
+    assert len(index.sentences) == index.manifest["counts"]["sentences"] >= 6
+    for sentence in index.sentences:
+        assert index.articles[sentence.doc_id].text[sentence.start : sentence.end] == sentence.text
+    vectors = index.sentence_vectors()
+    assert vectors.shape == (len(index.sentences), fake_embedder.dim)
+    expected = fake_embedder.embed_documents([s.text for s in index.sentences])
+    assert np.allclose(vectors, expected, atol=1e-6)  # the sentence alone, no title
+
+
+def test_identical_builds_are_identical_across_processes(tiny_index: Settings):
+    code = (
+        "import sys; from pathlib import Path; sys.path.insert(0, '.');"
+        "from rag.ingest import build_index; from rag.settings import Settings;"
+        "from tests.fakes import HashEmbedder;"
+        f"r = build_index(Settings(root=Path({str(tiny_index.root)!r}), chunk_chars=200,"
+        f" seeds_dir=Path({str(tiny_index.seeds_path)!r}),"
+        f" index_dir=Path({str(tiny_index.index_path)!r})), embedder=HashEmbedder());"
+        "print(r.build.name)"
+    )
+    names = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            timeout=120,
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert names == {build_path(tiny_index.index_path).name}
