@@ -201,13 +201,34 @@ def test_fusion_is_not_worse_than_dense_alone_on_any_subset(seed_index: Settings
 
 
 def test_ingest_groups_each_language_into_one_range(tiny_index: Settings, fake_embedder):
-    import faiss
-
     retriever = Retriever.open(tiny_index, embedder=fake_embedder)
     languages = list(retriever.chunk_languages)
     assert languages == sorted(languages)
-    for selector in retriever._selectors.values():
-        assert isinstance(selector, faiss.IDSelectorRange)
+    for _, offset in retriever._searchers.values():
+        assert offset is not None  # searched through its own float16 index
+
+
+def test_float16_candidates_match_brute_force_when_languages_are_grouped(tmp_path: Path):
+    rng = np.random.default_rng(3)
+    n, dim = 900, 48
+    vectors = rng.standard_normal((n, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    langs = ["en"] * 500 + ["nb"] * 150 + ["sv"] * 250
+    articles = tuple(
+        Article(f"a-{lang}", lang, "x", lang, None, "x") for lang in ("en", "nb", "sv")
+    )
+    chunks = tuple(Chunk(f"c{i}", f"a-{langs[i]}", 0, 1, "x") for i in range(n))
+    lexical = LexicalIndex.build(["x"] * n, langs)
+    settings = Settings(root=tmp_path, index_dir=tmp_path / "index", candidates=20)
+    save_index(settings.index_path, IndexContents(articles, chunks, vectors, lexical, "r/1"))
+    retriever = Retriever(load_index(settings.index_path), HashEmbedder(dim, "r/1"), settings)
+    for q in vectors[rng.integers(0, n, 10)] + 0.2 * rng.standard_normal((10, dim)):
+        q = (q / np.linalg.norm(q)).astype(np.float32)
+        for lang, start, end in (("en", 0, 500), ("nb", 500, 650), ("sv", 650, 900)):
+            found = retriever._dense_search(q, lang, 20)
+            exact = start + np.argsort(-(vectors[start:end] @ q))[:20]
+            assert len(set(found) & set(exact)) >= 19
+            assert set(found) <= set(range(start, end))
 
 
 def test_module_level_retrieve_uses_the_k_setting(tiny_index: Settings, fake_embedder, monkeypatch):
