@@ -8,6 +8,7 @@ Example (needs an index: run `rag ingest` first)::
     hits = rag.retrieve("Why did Russia back Lukashenko?", k=5)
 """
 
+from rag.answer import answer, stream_answer
 from rag.errors import (
     EmbedderError,
     IndexInvalidError,
@@ -17,13 +18,15 @@ from rag.errors import (
     UsageError,
 )
 from rag.ingest import IngestReport, build_index
-from rag.records import Article, Chunk, Document, Hit
+from rag.records import Answer, Article, Chunk, Citation, Document, Hit, Sentence
 from rag.retrieval import Retriever, get_retriever, retrieve
 from rag.settings import Settings
 
 __all__ = [
+    "Answer",
     "Article",
     "Chunk",
+    "Citation",
     "Document",
     "EmbedderError",
     "Hit",
@@ -33,9 +36,12 @@ __all__ = [
     "IngestReport",
     "RagError",
     "Retriever",
+    "Sentence",
     "Settings",
     "UsageError",
+    "answer",
     "build_index",
     "get_retriever",
     "retrieve",
+    "stream_answer",
 ]

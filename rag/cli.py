@@ -76,6 +76,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--embedder", help="must match the embedder the index was built with")
     p.set_defaults(run=_search)
 
+    p = sub.add_parser("ask", help="answer a question, citing the sentence behind each claim")
+    p.add_argument("question")
+    p.add_argument("--k", type=_positive, default=None, help="passages to draw from (default 5)")
+    p.add_argument("--lang", help="only passages in these languages, e.g. sv,nb")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument("--embedder", help="must match the embedder the index was built with")
+    p.set_defaults(run=_ask)
+
     p = sub.add_parser("status", help="describe the index (exit 3 if missing or invalid)")
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
@@ -162,6 +171,59 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
         )
         print()
     return 0
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.answer import answer
+    from rag.query import validate_question
+
+    question = validate_question(args.question, settings.max_question_chars)
+    languages = args.lang.split(",") if args.lang else None
+    result = answer(question, k=args.k, languages=languages, settings=settings)
+    if args.json:
+        payload = {
+            "question": result.question,
+            "text": result.text,
+            "citations": [c.to_dict() for c in result.citations],
+            "abstained": result.abstained,
+            "question_language": result.question_language,
+            "timings": {stage: round(s, 4) for stage, s in result.timings.items()},
+        }
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return 0
+    width = min(100, max(60, _terminal_width() - 4))
+    print(textwrap.fill(result.text, width))
+    print()
+    if result.abstained:
+        print("Closest passages:")
+        for n, h in enumerate(result.hits, start=1):
+            print(f"  {n}. [{h.language}] {h.title} ({h.doc_id})")
+        return 0
+    print("Sources:")
+    mark = _highlighter(sys.stdout.isatty())
+    for c in result.citations:
+        date = f", {c.date}" if c.date else ""
+        print(f"[{c.n}] [{c.language}] {c.title}{date}")
+        print(f"    {c.doc_id}, characters {c.start}-{c.end}")
+        at = c.passage.find(c.sentence)
+        shown = (
+            c.passage[:at] + mark(c.sentence) + c.passage[at + len(c.sentence) :]
+            if at >= 0
+            else mark(c.sentence)
+        )
+        print(
+            textwrap.fill(
+                " ".join(shown.split()), width, initial_indent="    ", subsequent_indent="    "
+            )
+        )
+    return 0
+
+
+def _highlighter(terminal: bool):
+    """Bold on a terminal, »markers« in a pipe or file."""
+    if terminal:
+        return lambda text: f"\033[1m{text}\033[0m"
+    return lambda text: f"»{text}«"
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:

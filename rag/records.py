@@ -67,6 +67,28 @@ class Sentence:
 
 
 @dataclass(frozen=True)
+class Citation:
+    """Where claim [n] comes from: the exact sentence, and the passage around it.
+
+    `start`/`end` locate `sentence` in the cleaned article text.
+    """
+
+    n: int
+    doc_id: str
+    title: str
+    language: str
+    date: str | None
+    sentence: str
+    start: int
+    end: int
+    passage: str
+    chunk_id: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Hit:
     """One retrieved passage, with where it sits in its article.
 
@@ -88,6 +110,27 @@ class Hit:
     lexical_score: float = 0.0
     dense_rank: int | None = None
     lexical_rank: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer whose every claim ends in [n], with citation n in `citations`.
+
+    `abstained` is True when the articles do not answer the question; `text`
+    then says so in the question's language and `hits` still lists the
+    closest passages. `timings` holds seconds per stage.
+    """
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    hits: tuple[Hit, ...]
+    abstained: bool
+    question_language: str
+    timings: dict[str, float]
 
     def to_dict(self) -> dict:
         return asdict(self)

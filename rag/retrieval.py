@@ -68,6 +68,10 @@ class Retriever:
             for lang in self.languages
         }
         self._vectors = index.vectors()
+        self.sentence_vectors = index.sentence_vectors()
+        self._sentences_by_doc: dict[str, list[int]] = {}
+        for i, sentence in enumerate(index.sentences):
+            self._sentences_by_doc.setdefault(sentence.doc_id, []).append(i)
         self._searchers = {
             lang: _searcher(self._vectors, ids) for lang, ids in self._members.items()
         }
@@ -86,6 +90,10 @@ class Retriever:
             )
         warm_up()
         return cls(index, embedder, settings)
+
+    def sentences_of(self, doc_id: str) -> list[int]:
+        """Positions in `index.sentences` of one article's sentences, in order."""
+        return self._sentences_by_doc.get(doc_id, [])
 
     def _embed_query_uncached(self, question: str) -> np.ndarray:
         vector = self.embedder.embed_queries([question])[0]

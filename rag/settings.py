@@ -61,6 +61,14 @@ class Settings:
     # distinct seed passages reach 0.97, paraphrases 0.997.
     near_duplicate_cosine: float = 0.985
 
+    # Answers: abstain when no sentence of the retrieved passages is this
+    # similar to the question AND none holds this share of its content words.
+    # NOT yet calibrated: on the dev set these two signals do not separate
+    # answerable from unanswerable questions (bench/tune_answers.py), so the
+    # defaults only catch questions nothing retrieved relates to.
+    abstain_dense: float = 0.82
+    abstain_overlap: float = 0.2
+
     # Questions longer than this are refused with a clear message.
     max_question_chars: int = 2000
 

@@ -1,0 +1,92 @@
+"""Calibrate abstention and measure extractive answers on the dev set.
+
+Builds an index of seeds/ in a temporary directory, answers every dev question
+with abstention switched off, and records per question the two abstention
+signals (best sentence similarity, best share of question words in a
+sentence) and whether the answer holds a key fact. It then scans threshold
+pairs and prints, for each, how many unanswerable questions abstain and how
+many answerable ones would wrongly abstain, and the key-fact rate.
+
+    .venv/bin/python bench/tune_answers.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from rag.answer import _sentences_in  # noqa: E402
+from rag.answer import answer as rag_answer  # noqa: E402
+from rag.extractive import word_overlap  # noqa: E402
+from rag.ingest import build_index  # noqa: E402
+from rag.language import detect_language  # noqa: E402
+from rag.lexical import tokenize  # noqa: E402
+from rag.retrieval import get_retriever  # noqa: E402
+from rag.settings import Settings  # noqa: E402
+from rag.testset import load_testset  # noqa: E402
+
+
+def has_fact(text: str, facts) -> bool:
+    low = " ".join(text.split()).casefold()
+    return any(" ".join(f.split()).casefold() in low for f in facts)
+
+
+def main() -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    questions = load_testset(ROOT / "tests/data/dev.jsonl")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            root=ROOT, index_dir=Path(tmp), abstain_dense=-1.0, abstain_overlap=-1.0
+        )  # never abstain: measure everything
+        build_index(settings)
+        retriever = get_retriever(settings)
+        for q in questions:
+            result = rag_answer(q.question, settings=settings)
+            qvec = retriever._embed_query(q.question)
+            qwords = set(tokenize(q.question, detect_language(q.question)))
+            found = _sentences_in(retriever, result.hits)
+            dense = max((float(v @ qvec) for _, v, _ in found), default=0.0)
+            overlap = max(
+                (word_overlap(qwords, set(tokenize(s.text, h.language))) for s, _, h in found),
+                default=0.0,
+            )
+            rows.append((q, dense, overlap, has_fact(result.text, q.key_facts)))
+    answerable = [r for r in rows if r[0].answerable]
+    unanswerable = [r for r in rows if not r[0].answerable]
+    facts = sum(r[3] for r in answerable)
+    print(f"key fact in the answer (no abstention): {facts}/{len(answerable)}\n")
+    print("| question | answerable | best similarity | best word share | key fact |")
+    print("|---|---|---|---|---|")
+    for q, d, o, f in rows:
+        print(f"| {q.id} {q.language} | {q.answerable} | {d:.3f} | {o:.2f} | {f} |")
+    print(
+        "\n| abstain below similarity | and below word share | unanswerable abstaining "
+        "| answerable abstaining | key fact, answerable |"
+    )
+    print("|---|---|---|---|---|")
+    for td in np.arange(0.82, 0.885, 0.01):
+        for to in (0.2, 0.34, 0.5):
+            ua = sum(abstains(r, td, to) for r in unanswerable)
+            fa = sum(abstains(r, td, to) for r in answerable)
+            kf = sum(r[3] and not abstains(r, td, to) for r in answerable)
+            print(
+                f"| {td:.2f} | {to:.2f} | {ua}/{len(unanswerable)} | {fa}/{len(answerable)} "
+                f"| {kf}/{len(answerable)} |"
+            )
+    return 0
+
+
+def abstains(row, dense_below: float, share_below: float) -> bool:
+    return row[1] < dense_below and row[2] < share_below
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Cited answers: retrieve, pick the sentences that answer, cite each one.
+
+`answer()` serves the CLI, the app and the evaluation alike. The default
+generator is extractive and offline: it quotes sentences of the retrieved
+passages (in their own language) and follows each with [n]. When the
+passages do not support an answer it abstains, saying so in the question's
+language, and still returns the closest passages.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from rag.extractive import Candidate, score, select, word_overlap
+from rag.language import detect_language
+from rag.lexical import tokenize
+from rag.query import validate_question
+from rag.records import Answer, Citation, Hit
+from rag.retrieval import Retriever, get_retriever
+from rag.settings import Settings
+
+NO_ANSWER_TEXT = {
+    "en": "The articles don't answer this question.",
+    "sv": "Artiklarna ger inget svar på den frågan.",
+    "nb": "Artiklene gir ikke svar på det spørsmålet.",
+    "nn": "Artiklane gir ikkje svar på det spørsmålet.",
+    "da": "Artiklerne giver ikke svar på det spørgsmål.",
+}
+
+
+def answer(
+    question: str,
+    k: int | None = None,
+    languages: Sequence[str] | None = None,
+    history: Sequence[str] | None = None,
+    *,
+    settings: Settings | None = None,
+) -> Answer:
+    """Answer `question` from the articles, citing a sentence for every claim.
+
+    `history` holds earlier questions of the conversation, oldest first; a
+    follow-up is searched together with the last of them.
+
+    Example (needs an index: run `rag ingest` first)::
+
+        import rag
+        a = rag.answer("Varför stöder Ryssland Lukasjenko?")
+        print(a.text)            # sentences, each followed by [n]
+        a.citations[0].sentence  # the exact sentence behind [1]
+    """
+    *_, final = stream_answer(question, k, languages, history, settings=settings)
+    assert isinstance(final, Answer)
+    return final
+
+
+def stream_answer(
+    question: str,
+    k: int | None = None,
+    languages: Sequence[str] | None = None,
+    history: Sequence[str] | None = None,
+    *,
+    settings: Settings | None = None,
+) -> Iterator[str | Answer]:
+    """Like `answer`, but yields the growing answer text first, then the Answer."""
+    settings = settings or Settings.from_env()
+    question = validate_question(question, settings.max_question_chars)
+    retriever = get_retriever(settings)
+    yield from _stream(retriever, question, k, languages, history)
+
+
+def _stream(
+    retriever: Retriever,
+    question: str,
+    k: int | None,
+    languages: Sequence[str] | None,
+    history: Sequence[str] | None,
+) -> Iterator[str | Answer]:
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    query = _with_history(question, history)
+    qlang = detect_language(question)
+    qvec = retriever._embed_query(query)
+    timings["embed"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    hits = tuple(retriever.retrieve(query, k, languages))
+    timings["retrieve"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    index = retriever.index
+    found = _sentences_in(retriever, hits)
+    candidates = [
+        Candidate(
+            doc_id=s.doc_id,
+            start=s.start,
+            language=index.articles[s.doc_id].language,
+            dense=float(vectors @ qvec),
+            overlap=word_overlap(
+                set(tokenize(query, qlang)),
+                set(tokenize(s.text, index.articles[s.doc_id].language)),
+            ),
+        )
+        for s, vectors, _ in found
+    ]
+    settings = retriever.settings
+    vectors = np.array([v for _, v, _ in found]) if found else np.zeros((0, index.dim))
+    scores = score(candidates)
+    chosen = select(candidates, scores, vectors)
+    abstain = _abstains(candidates, settings)
+    citations: list[Citation] = []
+    text = ""
+    if abstain or not chosen:
+        text = NO_ANSWER_TEXT.get(qlang, NO_ANSWER_TEXT["en"])
+        yield text
+    else:
+        for i in chosen:
+            sentence, _, hit = found[i]
+            n = len(citations) + 1
+            citations.append(
+                Citation(
+                    n=n,
+                    doc_id=sentence.doc_id,
+                    title=hit.title,
+                    language=hit.language,
+                    date=hit.date,
+                    sentence=sentence.text,
+                    start=sentence.start,
+                    end=sentence.end,
+                    passage=hit.text,
+                    chunk_id=hit.chunk_id,
+                )
+            )
+            text = f"{text} {sentence.text} [{n}]".strip()
+            yield text
+    timings["generate"] = time.perf_counter() - started
+    yield Answer(
+        question=question,
+        text=text,
+        citations=tuple(citations),
+        hits=hits,
+        abstained=not citations,
+        question_language=qlang,
+        timings=timings,
+    )
+
+
+def _with_history(question: str, history: Sequence[str] | None) -> str:
+    """The search query for a follow-up: the question with the last earlier one."""
+    if not history:
+        return question
+    return f"{history[-1]} {question}"
+
+
+def _sentences_in(retriever: Retriever, hits: Sequence[Hit]):
+    """(sentence, its vector, its hit) for every sentence inside the hits,
+    each sentence once (passages overlap)."""
+    index = retriever.index
+    vectors = retriever.sentence_vectors
+    seen: set[str] = set()
+    found = []
+    for hit in hits:
+        for i in retriever.sentences_of(hit.doc_id):
+            sentence = index.sentences[i]
+            if hit.start <= sentence.start and sentence.end <= hit.end and sentence.id not in seen:
+                seen.add(sentence.id)
+                found.append((sentence, vectors[i], hit))
+    return found
+
+
+def _abstains(candidates: Sequence[Candidate], settings: Settings) -> bool:
+    """True when nothing retrieved is close enough to the question."""
+    if not candidates:
+        return True
+    best_dense = max(c.dense for c in candidates)
+    best_overlap = max(c.overlap for c in candidates)
+    return best_dense < settings.abstain_dense and best_overlap < settings.abstain_overlap
