@@ -22,12 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from rag.answer import _sentences_in  # noqa: E402
+from rag.answer import abstention_signals, candidates_for  # noqa: E402
 from rag.answer import answer as rag_answer  # noqa: E402
-from rag.extractive import word_overlap  # noqa: E402
 from rag.ingest import build_index  # noqa: E402
-from rag.language import detect_language  # noqa: E402
-from rag.lexical import tokenize  # noqa: E402
 from rag.retrieval import get_retriever  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from rag.testset import load_testset  # noqa: E402
@@ -51,13 +48,10 @@ def main() -> int:
         for q in questions:
             result = rag_answer(q.question, settings=settings)
             qvec = retriever._embed_query(q.question)
-            qwords = set(tokenize(q.question, detect_language(q.question)))
-            found = _sentences_in(retriever, result.hits)
-            dense = max((float(v @ qvec) for _, v, _ in found), default=0.0)
-            overlap = max(
-                (word_overlap(qwords, set(tokenize(s.text, h.language))) for s, _, h in found),
-                default=0.0,
+            _, candidates = candidates_for(
+                retriever, q.question, result.question_language, qvec, result.hits
             )
+            dense, overlap = abstention_signals(candidates)
             rows.append((q, dense, overlap, has_fact(result.text, q.key_facts)))
     answerable = [r for r in rows if r[0].answerable]
     unanswerable = [r for r in rows if not r[0].answerable]

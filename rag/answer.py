@@ -90,23 +90,9 @@ def _stream(
     timings["retrieve"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    index = retriever.index
-    found = _sentences_in(retriever, hits)
-    candidates = [
-        Candidate(
-            doc_id=s.doc_id,
-            start=s.start,
-            language=index.articles[s.doc_id].language,
-            dense=float(vectors @ qvec),
-            overlap=word_overlap(
-                set(tokenize(query, qlang)),
-                set(tokenize(s.text, index.articles[s.doc_id].language)),
-            ),
-        )
-        for s, vectors, _ in found
-    ]
+    found, candidates = candidates_for(retriever, query, qlang, qvec, hits)
     settings = retriever.settings
-    vectors = np.array([v for _, v, _ in found]) if found else np.zeros((0, index.dim))
+    vectors = np.array([v for _, v, _ in found]) if found else np.zeros((0, retriever.index.dim))
     scores = score(candidates)
     chosen = select(candidates, scores, vectors)
     abstain = _abstains(candidates, settings)
@@ -154,6 +140,32 @@ def _with_history(question: str, history: Sequence[str] | None) -> str:
     return f"{history[-1]} {question}"
 
 
+def candidates_for(
+    retriever: Retriever, query: str, qlang: str, qvec: np.ndarray, hits: Sequence[Hit]
+) -> tuple[list, list[Candidate]]:
+    """The sentences inside the hits (see `_sentences_in`) and their signals."""
+    found = _sentences_in(retriever, hits)
+    question_words = set(tokenize(query, qlang))
+    candidates = [
+        Candidate(
+            doc_id=sentence.doc_id,
+            start=sentence.start,
+            language=hit.language,
+            dense=float(vector @ qvec),
+            overlap=word_overlap(question_words, set(tokenize(sentence.text, hit.language))),
+        )
+        for sentence, vector, hit in found
+    ]
+    return found, candidates
+
+
+def abstention_signals(candidates: Sequence[Candidate]) -> tuple[float, float]:
+    """(best similarity, best share of question words) over the candidates."""
+    if not candidates:
+        return 0.0, 0.0
+    return max(c.dense for c in candidates), max(c.overlap for c in candidates)
+
+
 def _sentences_in(retriever: Retriever, hits: Sequence[Hit]):
     """(sentence, its vector, its hit) for every sentence inside the hits,
     each sentence once (passages overlap)."""
@@ -174,6 +186,5 @@ def _abstains(candidates: Sequence[Candidate], settings: Settings) -> bool:
     """True when nothing retrieved is close enough to the question."""
     if not candidates:
         return True
-    best_dense = max(c.dense for c in candidates)
-    best_overlap = max(c.overlap for c in candidates)
+    best_dense, best_overlap = abstention_signals(candidates)
     return best_dense < settings.abstain_dense and best_overlap < settings.abstain_overlap

@@ -68,21 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_ingest)
 
     p = sub.add_parser("search", help="print the passages that best match a question")
-    p.add_argument("question")
-    p.add_argument("--k", type=_positive, default=None, help="number of passages (default 5)")
-    p.add_argument("--lang", help="only passages in these languages, e.g. sv,nb")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--index", type=Path, help="index directory (default: index/)")
-    p.add_argument("--embedder", help="must match the embedder the index was built with")
+    _question_arguments(p, k_help="number of passages (default 5)")
     p.set_defaults(run=_search)
 
     p = sub.add_parser("ask", help="answer a question, citing the sentence behind each claim")
-    p.add_argument("question")
-    p.add_argument("--k", type=_positive, default=None, help="passages to draw from (default 5)")
-    p.add_argument("--lang", help="only passages in these languages, e.g. sv,nb")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--index", type=Path, help="index directory (default: index/)")
-    p.add_argument("--embedder", help="must match the embedder the index was built with")
+    _question_arguments(p, k_help="passages to draw from (default 5)")
     p.set_defaults(run=_ask)
 
     p = sub.add_parser("status", help="describe the index (exit 3 if missing or invalid)")
@@ -90,6 +80,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
     p.set_defaults(run=_status)
     return parser
+
+
+def _question_arguments(p: argparse.ArgumentParser, k_help: str) -> None:
+    """The arguments `search` and `ask` share."""
+    p.add_argument("question")
+    p.add_argument("--k", type=_positive, default=None, help=k_help)
+    p.add_argument("--lang", help="only passages in these languages, e.g. sv,nb")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument("--embedder", help="must match the embedder the index was built with")
 
 
 def _positive(value: str) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,6 +44,19 @@ TINY_ARTICLES = {
         "Statsministeren møtte opposisjonslederen i Vilnius og støttet kravet om nyvalg."
     ),
 }
+
+
+def run_rag(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """`python -m rag ARGS` as a user runs it; never a traceback."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "rag", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+    assert "Traceback" not in proc.stdout + proc.stderr
+    return proc
 
 
 @pytest.fixture

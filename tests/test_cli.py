@@ -11,19 +11,9 @@ import pytest
 
 from rag.cli import main
 from rag.settings import Settings
-from tests.conftest import ROOT, TINY_ARTICLES
+from tests.conftest import TINY_ARTICLES, run_rag
 
-
-def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [sys.executable, "-m", "rag", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
-    assert "Traceback" not in proc.stdout + proc.stderr
-    return proc
+run = run_rag
 
 
 def test_help_lists_the_commands():
