@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from rag.citations import quote
 from rag.extractive import Candidate, score, select, word_overlap
 from rag.language import detect_language
 from rag.lexical import tokenize
@@ -95,37 +96,20 @@ def _stream(
     vectors = np.array([v for _, v, _ in found]) if found else np.zeros((0, retriever.index.dim))
     scores = score(candidates)
     chosen = select(candidates, scores, vectors)
-    abstain = _abstains(candidates, settings)
-    citations: list[Citation] = []
-    text = ""
-    if abstain or not chosen:
+    citations: tuple[Citation, ...] = ()
+    if _abstains(candidates, settings) or not chosen:
         text = NO_ANSWER_TEXT.get(qlang, NO_ANSWER_TEXT["en"])
         yield text
     else:
-        for i in chosen:
-            sentence, _, hit = found[i]
-            n = len(citations) + 1
-            citations.append(
-                Citation(
-                    n=n,
-                    doc_id=sentence.doc_id,
-                    title=hit.title,
-                    language=hit.language,
-                    date=hit.date,
-                    sentence=sentence.text,
-                    start=sentence.start,
-                    end=sentence.end,
-                    passage=hit.text,
-                    chunk_id=hit.chunk_id,
-                )
-            )
-            text = f"{text} {sentence.text} [{n}]".strip()
+        quotes = [(found[i][0], found[i][2]) for i in chosen]
+        for end in range(1, len(quotes) + 1):  # one claim at a time
+            text, citations = quote(quotes[:end])
             yield text
     timings["generate"] = time.perf_counter() - started
     yield Answer(
         question=question,
         text=text,
-        citations=tuple(citations),
+        citations=citations,
         hits=hits,
         abstained=not citations,
         question_language=qlang,
@@ -153,6 +137,7 @@ def candidates_for(
             language=hit.language,
             dense=float(vector @ qvec),
             overlap=word_overlap(question_words, set(tokenize(sentence.text, hit.language))),
+            passage=hit.score,
         )
         for sentence, vector, hit in found
     ]
