@@ -17,6 +17,7 @@ from rag.errors import (
     RagError,
     UsageError,
 )
+from rag.evaluate import evaluate_testset
 from rag.ingest import IngestReport, build_index
 from rag.records import Answer, Article, Chunk, Citation, Document, Hit, Sentence
 from rag.retrieval import Retriever, get_retriever, retrieve
@@ -41,6 +42,7 @@ __all__ = [
     "UsageError",
     "answer",
     "build_index",
+    "evaluate_testset",
     "get_retriever",
     "retrieve",
     "stream_answer",

@@ -1,7 +1,8 @@
 """The `rag` command line: parses arguments, calls the public API, formats output.
 
 Exit codes: 0 ok, 2 bad usage or input, 3 missing or invalid index,
-4 nothing to ingest, 5 embedder unavailable, 1 anything unexpected.
+4 nothing to ingest, 5 embedder unavailable, 6 `rag eval` below a quality
+bar, 1 anything unexpected.
 No traceback reaches the user unless RAG_DEBUG=1.
 """
 
@@ -74,6 +75,45 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer a question, citing the sentence behind each claim")
     _question_arguments(p, k_help="passages to draw from (default 5)")
     p.set_defaults(run=_ask)
+
+    p = sub.add_parser(
+        "eval",
+        help="score retrieval, answers, citations and abstention on a test set",
+        description="Run every question of a JSONL test set through answer() and report "
+        "retrieval, answer, citation, abstention, language and latency metrics by question "
+        "language and for same-language vs cross-lingual questions.",
+    )
+    p.add_argument("testset", nargs="?", type=Path, help="JSONL test set (see the README)")
+    p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument("--embedder", help="must match the embedder the index was built with")
+    p.add_argument("--k", type=_positive, default=None, help="passages per answer (default 5)")
+    p.add_argument(
+        "--generator", default="extractive", help="answer generator (default: extractive)"
+    )
+    p.add_argument("--out", type=Path, help="write report.json, report.md and report.png here")
+    p.add_argument(
+        "--fail-under",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="METRIC=VALUE",
+        help="exit 6 when METRIC (on all questions) is worse than VALUE: below it, or above "
+        "it for false_abstention_rate and *_ms latencies. E.g. key_fact=0.66",
+    )
+    p.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("OLD", "NEW"),
+        help="compare two report.json files instead of running; exit 6 on a regression",
+    )
+    p.add_argument(
+        "--export-ragas",
+        type=Path,
+        metavar="FILE",
+        help="also write questions, answers, contexts and references as RAGAS JSONL",
+    )
+    p.set_defaults(run=_eval)
 
     p = sub.add_parser("status", help="describe the index (exit 3 if missing or invalid)")
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
@@ -224,6 +264,80 @@ def _highlighter(terminal: bool):
     if terminal:
         return lambda text: f"\033[1m{text}\033[0m"
     return lambda text: f"»{text}«"
+
+
+QUALITY_GATE_EXIT = 6
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.errors import UsageError
+
+    if args.compare:
+        if args.testset:
+            raise UsageError("give either a test set or --compare OLD NEW, not both")
+        return _compare(*args.compare)
+    if args.testset is None:
+        raise UsageError("rag eval needs a test set (JSONL), or --compare OLD NEW")
+    bars = _parse_bars(args.fail_under)
+    from rag.evaluate import evaluate_testset
+    from rag.report import terminal, write
+
+    report = evaluate_testset(
+        args.testset, settings, k=args.k, generator=args.generator, progress=sys.stderr.isatty()
+    )
+    print(terminal(report))
+    if args.out:
+        try:
+            paths = write(report, args.out)
+        except OSError as exc:
+            raise RagError(f"cannot write the report to {args.out}: {exc}") from None
+        print(f"\nReport: {', '.join(str(p) for p in paths)}")
+    if args.export_ragas:
+        from rag.evaluate import export_ragas
+
+        export_ragas(report, args.testset, args.export_ragas)
+        print(f"RAGAS samples: {args.export_ragas}")
+    from rag.scoring import check_bars
+
+    missed = check_bars(report["summary"], bars)
+    for message in missed:
+        print(f"quality gate: {message}", file=sys.stderr)
+    return QUALITY_GATE_EXIT if missed else 0
+
+
+def _parse_bars(items: list[str]) -> dict[str, float]:
+    from rag.errors import UsageError
+
+    bars = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            bars[name.strip()] = float(value)
+        except ValueError:
+            raise UsageError(
+                f"--fail-under takes METRIC=VALUE, e.g. key_fact=0.66, not {item!r}"
+            ) from None
+    return bars
+
+
+def _compare(old_path: Path, new_path: Path) -> int:
+    from rag.evaluate import read_report
+    from rag.report import align, compare
+
+    rows, regressions = compare(read_report(old_path), read_report(new_path))
+    mark = _highlighter(sys.stdout.isatty())
+    lines = align(rows, left=2)
+    for line, row in zip(lines, [rows[0], rows[0], *rows[1:]], strict=True):
+        print(mark(line) if row[-1] == "REGRESSION" else line)
+    if regressions:
+        print(f"\n{len(regressions)} regression(s):", file=sys.stderr)
+        for r in regressions:
+            print(f"  {r}", file=sys.stderr)
+        return QUALITY_GATE_EXIT
+    print("\nNo regressions.")
+    return 0
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:

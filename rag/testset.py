@@ -1,9 +1,12 @@
 """Test sets: JSONL, one question per line (the format `rag eval` reads).
 
 Fields: id, question, language, gold_ids (article ids), key_phrases (phrases a
-retrieved passage must contain), reference (a reference answer), key_facts
-(short strings a correct answer contains), answerable (false for questions the
-articles cannot answer). A malformed file is a `UsageError` naming the line.
+retrieved passage must contain), gold_passages (passage ids, as `rag search
+--json` prints them, that count as relevant too), reference (a reference
+answer), key_facts (short strings a correct answer contains), answerable
+(false for questions the articles cannot answer). A malformed file is a
+`UsageError` naming the line and the problem; an unknown field too (a typo
+such as "key_phrase" would otherwise silently score nothing).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class TestQuestion:
     language: str
     gold_ids: tuple[str, ...] = ()
     key_phrases: tuple[str, ...] = ()
+    gold_passages: tuple[str, ...] = ()
     reference: str = ""
     key_facts: tuple[str, ...] = ()
     answerable: bool = True
@@ -35,7 +39,8 @@ class TestQuestion:
         )
 
 
-_LISTS = ("gold_ids", "key_phrases", "key_facts")
+_LISTS = ("gold_ids", "key_phrases", "gold_passages", "key_facts")
+_FIELDS = frozenset({"id", "question", "language", "reference", "answerable", *_LISTS})
 
 
 def load_testset(path: Path) -> list[TestQuestion]:
@@ -55,6 +60,14 @@ def load_testset(path: Path) -> list[TestQuestion]:
             raise UsageError(f"{where}: not valid JSON ({exc.msg})") from None
         if not isinstance(row, dict):
             raise UsageError(f"{where}: expected a JSON object")
+        unknown = sorted(set(row) - _FIELDS)
+        if unknown:
+            raise UsageError(
+                f"{where}: unknown field(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(_FIELDS))}"
+            )
+        if not isinstance(row.get("reference", ""), str):
+            raise UsageError(f"{where}: field 'reference' must be a string")
         for name in ("id", "question", "language"):
             if not isinstance(row.get(name), str) or not row[name].strip():
                 raise UsageError(f"{where}: field {name!r} must be a non-empty string")
@@ -77,7 +90,8 @@ def load_testset(path: Path) -> list[TestQuestion]:
                 language=row["language"],
                 gold_ids=tuple(row.get("gold_ids", [])),
                 key_phrases=tuple(row.get("key_phrases", [])),
-                reference=str(row.get("reference", "")),
+                gold_passages=tuple(row.get("gold_passages", [])),
+                reference=row.get("reference", ""),
                 key_facts=tuple(row.get("key_facts", [])),
                 answerable=answerable,
             )

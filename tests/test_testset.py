@@ -178,3 +178,19 @@ def test_cross_lingual_when_no_gold_in_question_language() -> None:
     assert q.cross_lingual({"a": "en", "b": "nb"}) is True
     assert q.cross_lingual({"a": "en", "b": "sv"}) is False
     assert TestQuestion(id="q", question="?", language="sv").cross_lingual({}) is False
+
+
+def test_unknown_field_names_line_and_field(tmp_path: Path) -> None:
+    path = write(tmp_path, row(key_phrase=["typo"]))
+    with pytest.raises(UsageError, match=r":1: unknown field\(s\) key_phrase"):
+        load_testset(path)
+
+
+def test_gold_passages_are_read(tmp_path: Path) -> None:
+    (q,) = load_testset(write(tmp_path, row(gold_passages=["c1", "c2"])))
+    assert q.gold_passages == ("c1", "c2")
+
+
+def test_non_string_reference_names_line(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r":1: field 'reference' must be a string"):
+        load_testset(write(tmp_path, row(reference=["not", "text"])))

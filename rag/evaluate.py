@@ -1,0 +1,115 @@
+"""`rag eval` from Python: run a test set against the index, get the report.
+
+The I/O edge of evaluation: it loads the test set and the index, binds the
+real `answer()` and retriever, and hands them to the pure `rag.scoring`.
+
+Example (needs an index: run `rag ingest` first)::
+
+    from rag.evaluate import evaluate_testset
+    report = evaluate_testset("tests/data/dev.jsonl")
+    report["summary"]["all"]["key_fact"]
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from rag.errors import RagError, UsageError
+from rag.settings import Settings
+
+
+def evaluate_testset(
+    path: Path | str,
+    settings: Settings | None = None,
+    k: int | None = None,
+    generator: str = "extractive",
+    progress: bool = False,
+) -> dict:
+    """Answer and score every question of the test set at `path`; returns the
+    report (see `rag.report.build`)."""
+    from rag import report, scoring
+    from rag.answer import answer
+    from rag.language import detect_language
+    from rag.metrics import relevance_labels
+    from rag.query import validate_question
+    from rag.retrieval import get_retriever
+    from rag.testset import load_testset
+
+    settings = settings or Settings.from_env()
+    if generator not in scoring.GENERATORS:
+        raise UsageError(
+            f"unknown generator {generator!r}; available: {', '.join(scoring.GENERATORS)}"
+        )
+    questions = load_testset(Path(path))
+    for q in questions:
+        try:
+            validate_question(q.question, settings.max_question_chars)
+        except UsageError as exc:
+            raise UsageError(f"{path}: question {q.id}: {exc}") from None
+    k = settings.k if k is None else k
+    retriever = get_retriever(settings)
+    index = retriever.index
+    chunk_texts = [c.text for c in index.chunks]
+    chunk_ids = [c.id for c in index.chunks]
+    article_languages = {a.id: a.language for a in index.articles.values()}
+
+    def relevant(q) -> tuple[frozenset[str], int]:
+        labels = relevance_labels(chunk_texts, q.key_phrases)
+        ids = {cid for cid, hit in zip(chunk_ids, labels, strict=True) if hit}
+        ids |= set(q.gold_passages)
+        return frozenset(ids), len(ids)
+
+    def bar(items):
+        from tqdm import tqdm
+
+        return tqdm(items, desc="Evaluating", unit="question", disable=not progress, leave=False)
+
+    depth = max(k, scoring.RANKING_DEPTH)
+    results = scoring.run(
+        questions,
+        answer_fn=lambda question: answer(question, k=k, settings=settings),
+        rank_fn=lambda question: retriever.retrieve(question, depth),
+        relevant_fn=relevant,
+        article_languages=article_languages,
+        detect=detect_language,
+        k=k,
+        progress=bar,
+    )
+    meta = {
+        "testset": str(path),
+        "questions": len(questions),
+        "k": k,
+        "generator": generator,
+        "embedder": retriever.embedder.id,
+        "index": str(index.path),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    return report.build(results, scoring.summarize(results), meta)
+
+
+def read_report(path: Path) -> dict:
+    """A report.json written by `rag eval --out`, checked enough to compare."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"cannot read report {path}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("summary"), dict):
+        raise UsageError(f"{path} is not a report.json written by `rag eval --out`")
+    return data
+
+
+def export_ragas(report: dict, testset: Path, out: Path) -> None:
+    """Write the run as RAGAS JSONL: user_input, retrieved_contexts, response,
+    reference, one sample per line, in test-set order."""
+    from rag.report import ragas_rows
+    from rag.testset import load_testset
+
+    references = {q.id: q.reference for q in load_testset(Path(testset))}
+    lines = [json.dumps(row, ensure_ascii=False) for row in ragas_rows(report, references)]
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise RagError(f"cannot write {out}: {exc}") from None

@@ -1,0 +1,243 @@
+"""Evaluation reports: JSON, Markdown, a terminal table, a chart, comparisons.
+
+Pure rendering over the plain dicts `rag.scoring` produces, except
+`write()` (files) and `chart()` (matplotlib, loaded only when called).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from rag.scoring import FAILURES, LOWER_IS_BETTER, QuestionResult
+
+REPORT_VERSION = 1
+
+# Rows of the terminal table and of the chart: the metrics people look at first.
+HEADLINE = (
+    "passage_hit@{k}",
+    "article_recall@{k}",
+    "mrr@10",
+    "ndcg@10",
+    "key_fact",
+    "token_f1",
+    "citation_recall",
+    "abstention_recall",
+    "false_abstention_rate",
+    "answer_language",
+    "total_p50_ms",
+)
+
+
+def build(results: Sequence[QuestionResult], summary: dict, meta: dict) -> dict[str, object]:
+    """The whole report as one JSON-ready dict."""
+    return {
+        "version": REPORT_VERSION,
+        "meta": meta,
+        "summary": summary,
+        "questions": [r.to_dict() for r in results],
+    }
+
+
+def headline(k: int) -> list[str]:
+    return [m.format(k=k) for m in HEADLINE]
+
+
+def _fmt(value: object, metric: str = "") -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if metric.endswith("_ms"):
+        return f"{value:.0f}"
+    return f"{value:.2f}"
+
+
+def table(report: dict, metric_names: Sequence[str] | None = None) -> list[list[str]]:
+    """Rows of cells: a header (metric, then each subset), one row per metric."""
+    summary = report["summary"]
+    columns = list(summary)
+    names = list(metric_names or _all_metrics(summary))
+    rows = [["metric", *columns]]
+    rows.append(["questions", *(_fmt(summary[c]["questions"]) for c in columns)])
+    for name in names:
+        rows.append([name, *(_fmt(summary[c].get(name), name) for c in columns)])
+    return rows
+
+
+def _all_metrics(summary: dict) -> list[str]:
+    seen: dict[str, None] = {}
+    for row in summary.values():
+        for name in row:
+            if name not in ("questions", "answerable"):
+                seen.setdefault(name, None)
+    return list(seen)
+
+
+def terminal(report: dict) -> str:
+    """The headline metrics as an aligned plain-text table."""
+    k = report["meta"]["k"]
+    rows = table(report, [m for m in headline(k) if m in report["summary"]["all"]])
+    return "\n".join(align(rows))
+
+
+def align(rows: list[list[str]], left: int = 1) -> list[str]:
+    """Rows of cells as aligned lines, a rule under the header; the first
+    `left` columns are left-aligned, the rest right-aligned.
+
+    >>> align([["metric", "all"], ["key_fact", "0.71"]])
+    ['metric     all', '--------  ----', 'key_fact  0.71']
+    """
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [
+            c.ljust(w) if i < left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
+
+
+def markdown(report: dict, worst: int = 10) -> str:
+    """report.md: what was run, every metric by subset, and the worst questions
+    with what went wrong."""
+    meta = report["meta"]
+    lines = [
+        f"# Evaluation of {meta['testset']}",
+        "",
+        f"{meta['questions']} questions · k={meta['k']} · generator {meta['generator']} · "
+        f"embedder {meta['embedder']} · index {meta['index']} · {meta['created']}",
+        "",
+        "Metrics are means over the questions of each column; retrieval, answer and",
+        "citation metrics count answerable questions only. Latencies are in ms.",
+        "",
+    ]
+    rows = table(report)
+    lines.append("| " + " | ".join(rows[0]) + " |")
+    lines.append("|" + "---|" * len(rows[0]))
+    lines.extend("| " + " | ".join(r) + " |" for r in rows[1:])
+    failed = [q for q in report["questions"] if q["failure"]]
+    counts = {f: sum(q["failure"] == f for q in failed) for f in FAILURES}
+    lines += ["", "## What went wrong", ""]
+    lines += [f"- {f}: {n}" for f, n in counts.items()]
+    lines += ["", f"## Worst questions (up to {worst})", ""]
+    if not failed:
+        lines.append("None: every question passed.")
+    else:
+        lines.append("| id | language | question | what went wrong | answer |")
+        lines.append("|---|---|---|---|---|")
+        for q in sorted(failed, key=_severity)[:worst]:
+            lines.append(
+                f"| {q['id']} | {q['language']} | {_cell(q['question'])} | {q['failure']} "
+                f"| {_cell(q['answer'], 160)} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _severity(q: dict) -> tuple[int, float, str]:
+    return (FAILURES.index(q["failure"]), q["scores"].get("mrr@10") or 0.0, q["id"])
+
+
+def _cell(text: str, limit: int = 100) -> str:
+    text = " ".join(text.split()).replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def chart(report: dict, path: Path) -> None:
+    """A PNG bar chart of the headline quality metrics by question language."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    k = report["meta"]["k"]
+    summary = report["summary"]
+    names = [m for m in headline(k) if not m.endswith("_ms") and m in summary["all"]]
+    groups = [g for g in summary if g != "all"] + ["all"]
+    fig, ax = plt.subplots(figsize=(max(8, 1.2 * len(names)), 4.5), dpi=110)
+    width = 0.8 / len(groups)
+    for i, group in enumerate(groups):
+        values = [summary[group].get(m) for m in names]
+        xs = [j + i * width for j in range(len(names))]
+        ax.bar(
+            xs,
+            [v or 0.0 for v in values],
+            width,
+            label=f"{group} (n={summary[group]['questions']})",
+        )
+    ax.set_xticks([j + width * (len(groups) - 1) / 2 for j in range(len(names))])
+    ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("score (0–1)")
+    ax.set_title(f"{report['meta']['testset']}: quality by question language")
+    ax.legend(fontsize=7, ncol=min(4, len(groups)), loc="upper center", bbox_to_anchor=(0.5, -0.35))
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write(report: dict, out: Path) -> list[Path]:
+    """report.json, report.md and report.png in `out` (created if needed)."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "report.json", out / "report.md", out / "report.png"]
+    paths[0].write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    paths[1].write_text(markdown(report), encoding="utf-8")
+    chart(report, paths[2])
+    return paths
+
+
+def compare(old: dict, new: dict) -> tuple[list[list[str]], list[str]]:
+    """Rows (metric, subset, old, new, change, verdict) for every metric both
+    reports hold, and the regressions as messages. Direction-aware: a lower
+    false-abstention rate or latency is an improvement."""
+    rows = [["metric", "subset", "old", "new", "change", ""]]
+    regressions = []
+    for subset, new_row in new["summary"].items():
+        old_row = old["summary"].get(subset)
+        if old_row is None:
+            continue
+        for metric, value in new_row.items():
+            before = old_row.get(metric)
+            if metric in ("questions", "answerable") or value is None or before is None:
+                continue
+            change = value - before
+            lower_better = metric in LOWER_IS_BETTER or metric.endswith("_ms")
+            worse = change > 0 if lower_better else change < 0
+            tolerance = 0.05 * abs(before) if metric.endswith("_ms") else 1e-9
+            verdict = ""
+            if abs(change) > tolerance:
+                verdict = "REGRESSION" if worse else "better"
+            if verdict == "REGRESSION":
+                regressions.append(
+                    f"{metric} ({subset}): {_fmt(before, metric)} -> {_fmt(value, metric)}"
+                )
+            sign = "+" if change > 0 else ""
+            rows.append(
+                [
+                    metric,
+                    subset,
+                    _fmt(before, metric),
+                    _fmt(value, metric),
+                    f"{sign}{change:.0f}" if metric.endswith("_ms") else f"{sign}{change:.2f}",
+                    verdict,
+                ]
+            )
+    return rows, regressions
+
+
+def ragas_rows(report: dict, references: dict[str, str]) -> list[dict]:
+    """One RAGAS `SingleTurnSample` per question: user_input, retrieved_contexts,
+    response, reference (load with `ragas.EvaluationDataset.from_jsonl`)."""
+    return [
+        {
+            "user_input": q["question"],
+            "retrieved_contexts": list(q["contexts"]),
+            "response": q["answer"],
+            "reference": references.get(q["id"], ""),
+        }
+        for q in report["questions"]
+    ]

@@ -1,0 +1,277 @@
+"""Scoring an evaluation: run test questions through `answer()`, score each.
+
+`run()` is the only part that touches the index and the model: each question
+goes through the same `answer()` the app and the CLI use, plus a 10-deep
+retrieval for the ranking metrics (the top k of it are exactly the answer's
+hits). `score_question()` and `summarize()` are pure: records in, numbers out,
+with every metric broken down by question language and by same-language
+versus cross-lingual questions. `rag/report.py` renders the result.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+
+from rag import metrics
+from rag.records import Answer, Hit
+from rag.testset import TestQuestion
+
+RANKING_DEPTH = 10  # nDCG@10 and MRR@10 need ten passages
+STAGES = ("embed", "retrieve", "generate", "total")
+GENERATORS = ("extractive",)  # the generators `answer()` offers today
+
+# Metrics where lower is better; every other metric is better when higher.
+LOWER_IS_BETTER = frozenset({"false_abstention_rate"})
+
+# What went wrong with a question, worst first (None: nothing).
+FAILURES = (
+    "abstained on an answerable question",
+    "answered an unanswerable question",
+    "not retrieved",
+    "retrieved but not cited",
+)
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """One passage of a question's 10-deep ranking."""
+
+    chunk_id: str
+    doc_id: str
+    language: str
+    relevant: bool  # holds a key phrase, or is a gold passage
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """Everything measured for one test question."""
+
+    id: str
+    question: str
+    language: str
+    answerable: bool
+    cross_lingual: bool | None  # None: no gold articles to tell
+    answer: str
+    abstained: bool
+    answer_language: str
+    citations: tuple[dict, ...]
+    contexts: tuple[str, ...]  # the passages the answer drew on
+    retrieved: tuple[Retrieved, ...]
+    timings_ms: dict[str, float]
+    scores: dict[str, float | None] = field(default_factory=dict)
+    failure: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def run(
+    questions: Sequence[TestQuestion],
+    answer_fn: Callable[[str], Answer],
+    rank_fn: Callable[[str], Sequence[Hit]],
+    relevant_fn: Callable[[TestQuestion], tuple[frozenset[str], int]],
+    article_languages: dict[str, str],
+    detect: Callable[[str], str],
+    k: int,
+    progress: Callable[[Iterable], Iterable] = lambda it: it,
+) -> list[QuestionResult]:
+    """Answer and score every question.
+
+    `answer_fn` answers a question (the real `answer()`, bound to settings);
+    `rank_fn` returns the 10-deep ranking; `relevant_fn` gives, per question,
+    the chunk ids of the index that are relevant and how many there are;
+    `detect` detects the language of an answer's text.
+    """
+    results = []
+    for q in progress(questions):
+        started = time.perf_counter()
+        result = answer_fn(q.question)
+        total = time.perf_counter() - started
+        ranking = rank_fn(q.question)
+        relevant_ids, total_relevant = relevant_fn(q)
+        retrieved = tuple(
+            Retrieved(h.chunk_id, h.doc_id, h.language, h.chunk_id in relevant_ids) for h in ranking
+        )
+        timings = {stage: 1000 * s for stage, s in result.timings.items()}
+        timings["total"] = 1000 * total
+        cross = q.cross_lingual(article_languages) if q.gold_ids else None
+        base = QuestionResult(
+            id=q.id,
+            question=q.question,
+            language=q.language,
+            answerable=q.answerable,
+            cross_lingual=cross,
+            answer=result.text,
+            abstained=result.abstained,
+            answer_language=detect(strip_markers(result.text)),
+            citations=tuple(
+                {"n": c.n, "doc_id": c.doc_id, "sentence": c.sentence, "passage": c.passage}
+                for c in result.citations
+            ),
+            contexts=tuple(h.text for h in result.hits),
+            retrieved=retrieved,
+            timings_ms=timings,
+        )
+        scores = score_question(q, base, k, total_relevant)
+        results.append(_with_scores(base, scores, failure(q, base, scores, k)))
+    return results
+
+
+def _with_scores(result: QuestionResult, scores: dict, failed: str | None) -> QuestionResult:
+    return replace(result, scores=scores, failure=failed)
+
+
+def strip_markers(text: str) -> str:
+    """Answer text without its [n] markers (for language detection).
+
+    >>> strip_markers("Putin offered a loan [1]. Minsk agreed [2].")
+    'Putin offered a loan. Minsk agreed.'
+    """
+    return re.sub(r"\s*\[\d+\]", "", text)
+
+
+def score_question(
+    q: TestQuestion, result: QuestionResult, k: int, total_relevant: int
+) -> dict[str, float | None]:
+    """Per-question metrics. Retrieval, answer and citation metrics are None
+    for unanswerable questions (there is nothing to find)."""
+    if not q.answerable:
+        return {}
+    relevant = [r.relevant for r in result.retrieved]
+    doc_ids = [r.doc_id for r in result.retrieved]
+    top_docs = doc_ids[:k]  # the articles of the k passages a user sees
+    answered = "" if result.abstained else result.answer
+    claims = [
+        metrics.CitedClaim(
+            text=c["sentence"],
+            cited=(metrics.CitedSource(c["doc_id"], c["passage"], c["sentence"]),),
+        )
+        for c in result.citations
+    ]
+    cited = metrics.citation_scores(claims, q.key_facts, q.gold_ids)
+    return {
+        f"passage_hit@{k}": metrics.success_at_k(relevant, k),
+        f"passage_recall@{k}": metrics.recall_at_k(relevant, total_relevant, k),
+        f"article_hit@{k}": float(any(d in q.gold_ids for d in top_docs)),
+        f"article_recall@{k}": metrics.article_recall(top_docs, q.gold_ids),
+        "mrr@10": metrics.mrr(relevant, RANKING_DEPTH),
+        "ndcg@10": metrics.ndcg_at_k(relevant, RANKING_DEPTH, total_relevant or None),
+        "key_fact": float(metrics.key_fact_match(answered, q.key_facts)) if q.key_facts else None,
+        "token_f1": metrics.token_f1(answered, q.reference) if q.reference else None,
+        "citation_precision": cited["precision"],
+        "citation_recall": cited["recall"],
+        "cited_gold_article": cited["gold_share"],
+    }
+
+
+def failure(
+    q: TestQuestion, result: QuestionResult, scores: dict[str, float | None], k: int
+) -> str | None:
+    """What went wrong with one question, in the terms of `FAILURES`."""
+    if q.answerable and result.abstained:
+        return FAILURES[0]
+    if not q.answerable:
+        return None if result.abstained else FAILURES[1]
+    if q.key_phrases and not scores.get(f"passage_hit@{k}"):
+        return FAILURES[2]
+    if q.key_facts and not scores.get("key_fact"):
+        return FAILURES[3]
+    return None
+
+
+def subsets(result: QuestionResult) -> list[str]:
+    """The report rows a question counts in."""
+    rows = ["all", result.language]
+    if result.cross_lingual is not None:
+        rows.append("cross-lingual" if result.cross_lingual else "same-language")
+    return rows
+
+
+def summarize(results: Sequence[QuestionResult]) -> dict[str, dict[str, float | int | None]]:
+    """Every metric per subset ("all", each question language, "same-language",
+    "cross-lingual"): means of the per-question scores, abstention precision,
+    recall and false-abstention rate, the share of answers in the question's
+    language, and latency p50/p95 per stage (ms)."""
+    groups: dict[str, list[QuestionResult]] = {}
+    for r in results:
+        for name in subsets(r):
+            groups.setdefault(name, []).append(r)
+    order = ["all", *sorted(g for g in groups if g not in SPECIAL), *SPECIAL]
+    summary = {}
+    for name in [g for g in order if g in groups]:
+        rows = groups[name]
+        names = sorted({m for r in rows for m in r.scores}, key=_metric_order)
+        row: dict[str, float | int | None] = {
+            "questions": len(rows),
+            "answerable": sum(r.answerable for r in rows),
+        }
+        for metric in names:
+            row[metric] = metrics.mean_or_none(r.scores.get(metric) for r in rows)
+        abst = metrics.abstention_scores([r.abstained for r in rows], [r.answerable for r in rows])
+        row["abstention_precision"] = abst["precision"]
+        row["abstention_recall"] = abst["recall"]
+        row["false_abstention_rate"] = abst["false_abstention_rate"]
+        answered = [r for r in rows if not r.abstained]
+        row["answer_language"] = metrics.language_match_rate(
+            [r.answer_language for r in answered], [r.language for r in answered]
+        )
+        for stage in STAGES:
+            times = [r.timings_ms[stage] for r in rows if stage in r.timings_ms]
+            lat = metrics.latency_summary(times)
+            row[f"{stage}_p50_ms"] = lat["p50"]
+            row[f"{stage}_p95_ms"] = lat["p95"]
+        summary[name] = row
+    return summary
+
+
+SPECIAL = ("same-language", "cross-lingual")
+
+_ORDER = (
+    "passage_hit",
+    "passage_recall",
+    "article_hit",
+    "article_recall",
+    "mrr",
+    "ndcg",
+    "key_fact",
+    "token_f1",
+    "citation_precision",
+    "citation_recall",
+    "cited_gold_article",
+)
+
+
+def _metric_order(name: str) -> int:
+    base = name.split("@")[0]
+    return _ORDER.index(base) if base in _ORDER else len(_ORDER)
+
+
+def check_bars(
+    summary: dict[str, dict[str, float | int | None]], bars: dict[str, float]
+) -> list[str]:
+    """The bars (metric -> value, on the "all" row) that the run misses, as
+    messages. A bar is a floor, or a ceiling for `LOWER_IS_BETTER` metrics;
+    an unknown metric or one with no value is a miss too.
+
+    >>> check_bars({"all": {"key_fact": 0.5, "false_abstention_rate": 0.0}},
+    ...            {"key_fact": 0.6, "false_abstention_rate": 0.05})
+    ['key_fact = 0.500, below the bar 0.600']
+    """
+    row = summary.get("all", {})
+    missed = []
+    for metric, bar in bars.items():
+        value = row.get(metric)
+        if metric not in row:
+            known = ", ".join(m for m in row if m not in ("questions", "answerable"))
+            missed.append(f"{metric}: no such metric (known: {known})")
+        elif value is None:
+            missed.append(f"{metric}: not measured on this test set")
+        elif metric in LOWER_IS_BETTER or metric.endswith("_ms"):
+            if value > bar:
+                missed.append(f"{metric} = {value:.3f}, above the ceiling {bar:.3f}")
+        elif value < bar:
+            missed.append(f"{metric} = {value:.3f}, below the bar {bar:.3f}")
+    return missed
