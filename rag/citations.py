@@ -81,3 +81,37 @@ def claim_text(sentence: str) -> str:
     'Two lines (3)'
     """
     return defuse(" ".join(sentence.split()))
+
+
+def claims(text: str) -> list[tuple[str, list[int]]]:
+    """The answer split into claims: each run of text that ends in one or more
+    [n] markers, with those numbers. Text after the last marker (an uncited
+    tail) is a claim with no numbers.
+
+    >>> claims("Putin offered a loan [1]. Minsk agreed [2][3]. Nothing else.")
+    [('Putin offered a loan', [1]), ('Minsk agreed', [2, 3]), ('Nothing else.', [])]
+    """
+    found: list[tuple[str, list[int]]] = []
+    start = 0
+    numbers: list[int] = []
+    claim = ""
+    for m in MARKER.finditer(text):
+        between = text[start : m.start()]
+        if numbers and between.strip():  # a new claim begins after a marker run
+            found.append((claim, numbers))
+            numbers, claim = [], ""
+        if not numbers:
+            claim = _trim(between)
+        numbers.append(int(m.group(1)))
+        start = m.end()
+    if numbers:
+        found.append((claim, numbers))
+    tail = _trim(text[start:])
+    if tail:
+        found.append((tail, []))
+    return found
+
+
+def _trim(text: str) -> str:
+    """A claim's text without the punctuation that closed the previous one."""
+    return text.strip().lstrip(".,;:!?)»”\"' ").strip()

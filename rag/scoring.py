@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 from rag import metrics
+from rag.citations import claims as split_claims
 from rag.records import Answer, Hit
 from rag.testset import TestQuestion
 
@@ -143,22 +144,24 @@ def score_question(
     relevant = [r.relevant for r in result.retrieved]
     doc_ids = [r.doc_id for r in result.retrieved]
     top_docs = doc_ids[:k]  # the articles of the k passages a user sees
-    answered = "" if result.abstained else result.answer
-    claims = [
-        metrics.CitedClaim(
-            text=c["sentence"],
-            cited=(metrics.CitedSource(c["doc_id"], c["passage"], c["sentence"]),),
-        )
+    answered = "" if result.abstained else strip_markers(result.answer)
+    sources = {
+        c["n"]: metrics.CitedSource(c["doc_id"], c["passage"], c["sentence"])
         for c in result.citations
+    }
+    claims = [
+        metrics.CitedClaim(text, tuple(sources[n] for n in numbers if n in sources))
+        for text, numbers in ([] if result.abstained else split_claims(result.answer))
     ]
     cited = metrics.citation_scores(claims, q.key_facts, q.gold_ids)
+    judged = total_relevant > 0  # without relevant passages, ranks say nothing
     return {
-        f"passage_hit@{k}": metrics.success_at_k(relevant, k),
+        f"passage_hit@{k}": metrics.success_at_k(relevant, k) if judged else None,
         f"passage_recall@{k}": metrics.recall_at_k(relevant, total_relevant, k),
         f"article_hit@{k}": float(any(d in q.gold_ids for d in top_docs)),
         f"article_recall@{k}": metrics.article_recall(top_docs, q.gold_ids),
-        "mrr@10": metrics.mrr(relevant, RANKING_DEPTH),
-        "ndcg@10": metrics.ndcg_at_k(relevant, RANKING_DEPTH, total_relevant or None),
+        "mrr@10": metrics.mrr(relevant, RANKING_DEPTH) if judged else None,
+        "ndcg@10": metrics.ndcg_at_k(relevant, RANKING_DEPTH, total_relevant) if judged else None,
         "key_fact": float(metrics.key_fact_match(answered, q.key_facts)) if q.key_facts else None,
         "token_f1": metrics.token_f1(answered, q.reference) if q.reference else None,
         "citation_precision": cited["precision"],
@@ -175,7 +178,7 @@ def failure(
         return FAILURES[0]
     if not q.answerable:
         return None if result.abstained else FAILURES[1]
-    if q.key_phrases and not scores.get(f"passage_hit@{k}"):
+    if scores.get(f"passage_hit@{k}") == 0.0:  # None: nothing relevant to find
         return FAILURES[2]
     if q.key_facts and not scores.get("key_fact"):
         return FAILURES[3]
@@ -199,7 +202,7 @@ def summarize(results: Sequence[QuestionResult]) -> dict[str, dict[str, float | 
     for r in results:
         for name in subsets(r):
             groups.setdefault(name, []).append(r)
-    order = ["all", *sorted(g for g in groups if g not in SPECIAL), *SPECIAL]
+    order = ["all", *sorted(g for g in groups if g not in ("all", *SPECIAL)), *SPECIAL]
     summary = {}
     for name in [g for g in order if g in groups]:
         rows = groups[name]
