@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from rag.citations import quote
+from rag.conversation import standalone_query
 from rag.extractive import Candidate, score, select, word_overlap
 from rag.language import detect_language
 from rag.lexical import tokenize
@@ -43,7 +44,8 @@ def answer(
     """Answer `question` from the articles, citing a sentence for every claim.
 
     `history` holds earlier questions of the conversation, oldest first; a
-    follow-up is searched together with the last of them.
+    follow-up ("And what did the EU do?") is searched together with the
+    question it follows (`Answer.search_query` shows what was searched).
 
     Example (needs an index: run `rag ingest` first)::
 
@@ -81,7 +83,7 @@ def _stream(
 ) -> Iterator[str | Answer]:
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    query = _with_history(question, history)
+    query = standalone_query(question, history)
     qlang = detect_language(question)
     qvec = retriever._embed_query(query)
     timings["embed"] = time.perf_counter() - started
@@ -108,6 +110,7 @@ def _stream(
     timings["generate"] = time.perf_counter() - started
     yield Answer(
         question=question,
+        search_query=query,
         text=text,
         citations=citations,
         hits=hits,
@@ -115,13 +118,6 @@ def _stream(
         question_language=qlang,
         timings=timings,
     )
-
-
-def _with_history(question: str, history: Sequence[str] | None) -> str:
-    """The search query for a follow-up: the question with the last earlier one."""
-    if not history:
-        return question
-    return f"{history[-1]} {question}"
 
 
 def candidates_for(

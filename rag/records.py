@@ -125,6 +125,7 @@ class Answer:
     """
 
     question: str
+    search_query: str  # what was searched: the question, or a follow-up made standalone
     text: str
     citations: tuple[Citation, ...]
     hits: tuple[Hit, ...]

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from rag.answer import NO_ANSWER_TEXT, _stream, _with_history, answer
+from rag.answer import NO_ANSWER_TEXT, _stream, answer
 from rag.citations import claim_text
 from rag.errors import UsageError
 from rag.records import Answer
@@ -74,11 +74,16 @@ def test_abstention_is_plain_and_in_the_question_language(
     assert result.hits  # the closest passages are still there
 
 
-def test_follow_up_searches_with_the_previous_question():
-    assert _with_history("And the EU?", None) == "And the EU?"
-    assert _with_history("And the EU?", ["Why did Russia back Lukashenko?"]) == (
-        "Why did Russia back Lukashenko? And the EU?"
+def test_follow_up_searches_with_the_previous_question(tiny_index: Settings, fake_embedder):
+    history = ["Which sanctions is the European Union preparing?"]
+    result = _answer(tiny_index, fake_embedder, "And who opposes them?", history=history)
+    assert (
+        result.search_query
+        == "Which sanctions is the European Union preparing? And who opposes them?"
     )
+    assert result.question == "And who opposes them?"
+    alone = _answer(tiny_index, fake_embedder, "Where do the protests happen?", history=history)
+    assert alone.search_query == "Where do the protests happen?"
 
 
 def test_bad_question_is_refused_before_loading(tmp_path):

@@ -1,0 +1,71 @@
+"""Follow-up questions: turn one into a standalone search query.
+
+Pure. "And what did the EU do?" after "Why did Russia back Lukashenko?" only
+makes sense with the earlier question, so the search runs on both. A new,
+self-contained question ("Who is Gustav Gressel?") is searched alone: gluing
+every question to the last one would drag old topics into new searches.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+# Openings that lean on what was said before, in en, sv and nb.
+_OPENINGS = (
+    "and ",
+    "but ",
+    "also ",
+    "what about ",
+    "how about ",
+    "and what about ",
+    "och ",
+    "men ",
+    "även ",
+    "vad sägs om ",
+    "hur är det med ",
+    "og ",
+    "også ",
+    "hva med ",
+    "hva så med ",
+)
+# Words that point back at something named earlier.
+_EN = "he him his she her it its they them their that this those these there"
+_SV = "han honom hans hon henne hennes den det dess de dem deras där detta dessa"
+_NB = "ham hun hennes dens deres der dette disse"
+_BACK_REFERENCES = frozenset(f"{_EN} {_SV} {_NB}".split())
+_WORD = re.compile(r"\w+")
+SHORT = 3  # words: "The EU then?" is a follow-up, whatever its words
+
+
+def is_follow_up(question: str) -> bool:
+    """True when the question leans on an earlier one.
+
+    >>> is_follow_up("And what did the EU do?"), is_follow_up("Hva sa han?")
+    (True, True)
+    >>> is_follow_up("Who is Gustav Gressel?")
+    False
+    """
+    text = " ".join(question.casefold().split())
+    if text.startswith(_OPENINGS):
+        return True
+    words = _WORD.findall(text)
+    return len(words) <= SHORT or any(w in _BACK_REFERENCES for w in words)
+
+
+def standalone_query(question: str, history: Sequence[str] | None) -> str:
+    """The search query for `question`, given earlier questions (oldest first):
+    a follow-up is searched together with the question it follows (that
+    question's own standalone query, so a chain of follow-ups keeps its
+    topic); anything else alone.
+
+    >>> standalone_query("And what did the EU do?", ["Why did Russia back Lukashenko?"])
+    'Why did Russia back Lukashenko? And what did the EU do?'
+    >>> standalone_query("Who is Gustav Gressel?", ["Why did Russia back Lukashenko?"])
+    'Who is Gustav Gressel?'
+    """
+    earlier = [q for q in (history or []) if q.strip()]
+    if not earlier or not is_follow_up(question):
+        return question
+    topic = standalone_query(earlier[-1], earlier[:-1])
+    return f"{topic} {question}"
