@@ -17,7 +17,7 @@ import numpy as np
 from rag.citations import quote
 from rag.conversation import standalone_query
 from rag.extractive import Candidate, score, select, word_overlap
-from rag.language import detect_language
+from rag.language import question_language
 from rag.lexical import tokenize
 from rag.query import validate_question
 from rag.records import Answer, Citation, Hit
@@ -84,7 +84,7 @@ def _stream(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     query = standalone_query(question, history)
-    qlang = detect_language(question)
+    qlang = question_language(question)
     qvec = retriever._embed_query(query)
     timings["embed"] = time.perf_counter() - started
 

@@ -115,6 +115,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_eval)
 
+    p = sub.add_parser("serve", help="serve the chat app (http://127.0.0.1:7860)")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=_positive, help="port (default 7860)")
+    p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument("--embedder", help="must match the embedder the index was built with")
+    p.set_defaults(run=_serve)
+
     p = sub.add_parser("status", help="describe the index (exit 3 if missing or invalid)")
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
     p.add_argument("--json", action="store_true", help="print the manifest as JSON")
@@ -177,7 +184,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.language import detect_language
+    from rag.language import question_language
     from rag.query import validate_question
     from rag.retrieval import retrieve
 
@@ -187,7 +194,7 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         payload = {
             "question": question,
-            "question_language": detect_language(question),
+            "question_language": question_language(question),
             "hits": [h.to_dict() for h in hits],
         }
         print(json.dumps(payload, ensure_ascii=False, indent=2))
@@ -267,6 +274,17 @@ def _highlighter(terminal: bool):
 
 
 QUALITY_GATE_EXIT = 6
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from rag.webapp import build_demo, launch
+
+    try:
+        launch(build_demo(settings), settings, host=args.host, port=args.port)
+    except OSError as exc:  # e.g. the port is taken
+        raise RagError(f"cannot serve the app: {exc}") from None
+    return 0
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 from rag.embedding import Embedder, make_embedder
 from rag.errors import IndexInvalidError, UsageError
 from rag.fusion import calibrate, diversify, weighted_rrf
-from rag.language import UNKNOWN, detect_language, normalize_code, warm_up
+from rag.language import UNKNOWN, normalize_code, question_language, warm_up
 from rag.query import validate_question
 from rag.records import Hit
 from rag.settings import Settings
@@ -121,7 +121,7 @@ class Retriever:
         """Candidates from dense and lexical search in each language, fused."""
 
         settings = self.settings
-        qlang = detect_language(question)
+        qlang = question_language(question)
         qvec = self._embed_query(question)
         searched = [lang for lang in self.languages if languages is None or lang in languages]
         mask = None  # BM25 over every passage, or only the chosen languages'

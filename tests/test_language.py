@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from rag.clean import clean_article
-from rag.language import UNKNOWN, detect_language, normalize_code
+from rag.language import UNKNOWN, detect_language, normalize_code, question_language
+from rag.testset import load_testset
+from tests.conftest import DEV_SET
 
 SEEDS = Path(__file__).parents[1] / "seeds"
 
@@ -67,3 +69,22 @@ def test_detector_compares_only_the_nordic_languages_english_german_finnish():
     values = _detector().compute_language_confidence_values("Hej och välkommen")
     codes = {value.language.iso_code_639_1.name.lower() for value in values}
     assert codes == {"en", "sv", "nb", "nn", "da", "de", "fi"}
+
+
+def test_every_dev_question_gets_its_language() -> None:
+    questions = load_testset(DEV_SET)
+    wrong = [(q.id, question_language(q.question)) for q in questions]
+    wrong = [(i, got) for (i, got), q in zip(wrong, questions, strict=True) if got != q.language]
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    "question, language",
+    [("Och EU?", "sv"), ("Og hva gjorde EU?", "nb"), ("Kva meiner Putin om valet?", "nb")],
+)
+def test_question_language_is_one_the_product_answers_in(question: str, language: str) -> None:
+    assert question_language(question) == language
+
+
+def test_question_without_letters_is_undetermined() -> None:
+    assert question_language("1994?") == UNKNOWN
