@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from rag.errors import UsageError
@@ -72,6 +72,19 @@ class Settings:
     # Questions longer than this are refused with a clear message.
     max_question_chars: int = 2000
 
+    # The chat app (`python app.py`, `rag serve`). It listens on this host only
+    # (another value, e.g. 0.0.0.0, exposes it to the network: add a password).
+    app_host: str = "127.0.0.1"
+    app_port: int = 7860
+    # Answers computed at once, and requests allowed to wait; more are turned
+    # away with a "busy" message rather than queued without end. An extractive
+    # answer takes ~30 ms, so 4 at once serve 10 simultaneous users promptly.
+    app_concurrency: int = 4
+    app_queue: int = 64
+    # When set (RAG_APP_PASSWORD), the app asks for user `app_user` and this.
+    app_user: str = "rag"
+    app_password: str = field(default="", repr=False)
+
     def __post_init__(self) -> None:
         limits = {
             "chunk_chars": 1,
@@ -81,6 +94,9 @@ class Settings:
             "max_question_chars": 1,
             "chunk_overlap_sentences": 0,
             "rrf_k": 0,
+            "app_port": 1,
+            "app_concurrency": 1,
+            "app_queue": 1,
         }
         for name, least in limits.items():
             if getattr(self, name) < least:

@@ -12,6 +12,18 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null
     exit 1
 fi
 
+# Debian's chromium, for the browser tests (Playwright drives it; never
+# `playwright install`). Needs root or sudo; without them the app still runs
+# and only the browser tests fail, saying what is missing.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+    echo "==> Installing chromium with apt-get (for the browser tests)" >&2
+    if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null; }; then
+        echo "warning: could not install chromium; the browser tests will fail" >&2
+    fi
+fi
+
 stamp=.venv/.rag-setup
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then

@@ -1,0 +1,139 @@
+"""HTML for the chat app: answers, their sources, retrieved passages.
+
+Pure string functions. Every piece of article text, model output or user
+input passes through `html.escape` before it is placed in markup, and the
+only tags in the output are the few written here: an article holding
+`<script>`, `<img src=…>` or a Markdown image shows as text and loads nothing.
+(The app also turns Markdown off and keeps Gradio's sanitiser on: a second
+and third line of defence.)
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from rag.citations import MARKER
+from rag.records import Answer, Citation, Hit
+
+LANGUAGE_NAMES = {"sv": "Swedish", "nb": "Norwegian", "nn": "Nynorsk", "en": "English"}
+
+
+def esc(text: str) -> str:
+    """Text made safe for HTML, quotes included.
+
+    >>> esc('<img src="x"> & ![a](http://e.x/i.png)')
+    '&lt;img src=&quot;x&quot;&gt; &amp; ![a](http://e.x/i.png)'
+    """
+    return html.escape(text, quote=True)
+
+
+def language_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def answer_text(text: str, citations: int) -> str:
+    """The answer's text, escaped, each valid [n] as a superscript marker.
+
+    >>> answer_text("Putin offered a loan <b>now</b> [1] [9]", citations=1)
+    'Putin offered a loan &lt;b&gt;now&lt;/b&gt; <sup class="cite">[1]</sup> [9]'
+    """
+    escaped = esc(text)
+
+    def marker(match: re.Match) -> str:
+        n = int(match.group(1))
+        return f'<sup class="cite">[{n}]</sup>' if 1 <= n <= citations else match.group(0)
+
+    return MARKER.sub(marker, escaped)
+
+
+def highlighted(passage: str, sentence: str) -> str:
+    """The passage, escaped, with the sentence marked.
+
+    >>> highlighted("A <b>. The loan came. C.", "The loan came.")
+    'A &lt;b&gt;. <mark>The loan came.</mark> C.'
+    """
+    at = passage.find(sentence)
+    if at < 0:
+        return f"<mark>{esc(sentence)}</mark>"
+    end = at + len(sentence)
+    return f"{esc(passage[:at])}<mark>{esc(sentence)}</mark>{esc(passage[end:])}"
+
+
+def _source_line(title: str, language: str, date: str | None) -> str:
+    when = f" · {esc(date)}" if date else ""
+    return f"<b>{esc(title)}</b> · {esc(language_name(language))}{when}"
+
+
+def citation_html(c: Citation) -> str:
+    return (
+        f'<li class="source" value="{c.n}"><div class="source-head">[{c.n}] '
+        f"{_source_line(c.title, c.language, c.date)}</div>"
+        f'<div class="passage">{highlighted(c.passage, c.sentence)}</div></li>'
+    )
+
+
+def answer_html(answer: Answer) -> str:
+    """The assistant's message: the answer, then its numbered sources; for an
+    abstention, the plain statement and the closest passages."""
+    body = f'<p class="answer">{answer_text(answer.text, len(answer.citations))}</p>'
+    if answer.abstained:
+        closest = "".join(
+            f'<li class="source">{_source_line(h.title, h.language, h.date)}'
+            f'<div class="passage">{esc(h.text)}</div></li>'
+            for h in answer.hits[:3]
+        )
+        if closest:
+            body += _section("Closest passages", f'<ul class="sources">{closest}</ul>')
+        return body
+    quoted = sorted({c.language for c in answer.citations} - {answer.question_language})
+    if quoted:
+        names = ", ".join(language_name(code) for code in quoted)
+        body += f'<p class="note">Quoted in the articles\' own language ({esc(names)}).</p>'
+    items = "".join(citation_html(c) for c in answer.citations)
+    return body + _section("Sources", f'<ol class="sources">{items}</ol>')
+
+
+def _section(title: str, inner: str) -> str:
+    return f"<details open><summary>{esc(title)}</summary>{inner}</details>"
+
+
+def streaming_html(text: str) -> str:
+    """The answer while it streams: escaped text, markers shown as typed."""
+    return f'<p class="answer">{esc(text)}</p>'
+
+
+def passages_html(hits: tuple[Hit, ...] | list[Hit], query: str = "") -> str:
+    """The side panel: every retrieved passage with its scores."""
+    if not hits:
+        return '<p class="empty">Ask a question to see the passages it retrieves.</p>'
+    parts = [f'<p class="query">Searched for: <q>{esc(query)}</q></p>' if query else ""]
+    for n, h in enumerate(hits, start=1):
+        lexical = f", lexical {h.lexical_score:.2f}" if h.lexical_rank else ""
+        head = _source_line(h.title, h.language, h.date)
+        parts.append(
+            f'<div class="hit"><div class="hit-head">{n}. {head}</div>'
+            f'<div class="scores">score {h.score:.2f} (dense {h.dense_score:.3f}{lexical}) · '
+            f"{esc(h.doc_id)} chars {h.start}–{h.end}</div>"
+            f'<div class="passage">{esc(h.text)}</div></div>'
+        )
+    return "".join(parts)
+
+
+def notice_html(message: str) -> str:
+    """A plain message in the chat or on the page (an error, a refusal)."""
+    return f'<p class="notice">{esc(message)}</p>'
+
+
+CSS = """
+.answer { margin: 0 0 .5em 0; }
+sup.cite { color: var(--color-accent); font-weight: 600; }
+.sources { margin: .25em 0 0 1.2em; padding: 0; }
+.source { margin-bottom: .6em; }
+.source-head, .hit-head { font-size: .95em; }
+.passage { font-size: .9em; opacity: .9; white-space: pre-wrap; }
+.passage mark { background: #fde68a; color: inherit; padding: 0 .1em; }
+.note, .scores, .query { font-size: .85em; opacity: .75; }
+.hit { border-bottom: 1px solid var(--border-color-primary); padding: .5em 0; }
+.notice { font-weight: 600; }
+"""

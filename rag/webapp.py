@@ -1,0 +1,231 @@
+"""The chat app: Gradio 6 Blocks on top of `rag.stream_answer`.
+
+`build_demo()` loads the index and the embedder once, at start-up, and builds
+the page: a chat whose answers stream in with their numbered sources (the
+supporting sentence highlighted), a side panel with every retrieved passage
+and its scores, example questions in three languages, and settings (passages,
+languages, generator). A missing or invalid index is shown on the page, not a
+crash. Every text that reaches the page is escaped by `rag.render`.
+
+Clients can call the `/ask` endpoint (gradio_client): inputs question, chat
+history, k, languages, generator; outputs include the answer as JSON.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from rag import render
+from rag.answer import stream_answer
+from rag.conversation import standalone_query
+from rag.errors import RagError
+from rag.query import validate_question
+from rag.records import Answer
+from rag.retrieval import Retriever, get_retriever
+from rag.scoring import GENERATORS
+from rag.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "Varför stöder Ryssland Lukasjenko?",
+    "Hva krevde Erna Solberg etter møtet med Svetlana Tikhanovskaja?",
+    "Why did Russia back Lukashenko?",
+    "How many people did police detain at the Sunday protests?",
+]
+TITLE = "rag · cited answers from the news"
+INTRO = (
+    "Ask about the articles in Swedish, Norwegian or English. Every sentence of an answer "
+    "is quoted from an article and followed by its source [n]; when the articles do not "
+    "answer, the assistant says so."
+)
+
+
+def load(settings: Settings) -> tuple[Retriever | None, str | None]:
+    """The retriever, warmed up (one query embedded), or the reason there is none."""
+    try:
+        retriever = get_retriever(settings)
+        retriever._embed_query("warm-up")
+        return retriever, None
+    except RagError as exc:
+        return None, str(exc)
+
+
+def user_text(message: dict) -> str:
+    """The question a user message holds (the chat stores it escaped).
+
+    >>> user_text({"role": "user", "content": [{"type": "text", "text": "A &amp; B?"}]})
+    'A & B?'
+    """
+    content = message.get("content")
+    if isinstance(content, str):
+        return html.unescape(content)
+    texts = [c.get("text", "") for c in content or [] if isinstance(c, dict)]
+    return html.unescape(" ".join(t for t in texts if t))
+
+
+def earlier_questions(chat: list[dict]) -> list[str]:
+    return [user_text(m) for m in chat if m.get("role") == "user"]
+
+
+def respond(
+    settings: Settings,
+    retriever: Retriever | None,
+    error: str | None,
+    message: str,
+    chat: list[dict] | None,
+    k: float | None,
+    languages: list[str] | None,
+    generator: str | None,
+) -> Iterator[tuple[str, list[dict], str | None, dict | None]]:
+    """One turn: yields (textbox value, chat, side panel or None to keep it,
+    the answer as a dict or None)."""
+    chat = list(chat or [])
+    history = earlier_questions(chat)
+    try:
+        question = validate_question(message, settings.max_question_chars)
+        if error:
+            raise RagError(error)
+        if generator and generator not in GENERATORS:
+            raise RagError(f"unknown generator {generator!r}")
+    except RagError as exc:
+        if message and message.strip():
+            chat.append({"role": "user", "content": render.esc(message.strip()[:500])})
+        chat.append({"role": "assistant", "content": render.notice_html(str(exc))})
+        yield message, chat, None, None
+        return
+    chat.append({"role": "user", "content": render.esc(question)})
+    query = standalone_query(question, history)
+    if query != question:
+        chat.append(
+            {
+                "role": "assistant",
+                "content": render.esc(query),
+                "metadata": {"title": "Follow-up: searched as a standalone question"},
+            }
+        )
+    chat.append({"role": "assistant", "content": ""})
+    yield "", chat, None, None
+    wanted = list(languages) if languages else None
+    try:
+        for part in stream_answer(
+            question, int(k) if k else None, wanted, history, settings=settings
+        ):
+            if isinstance(part, Answer):
+                chat[-1] = {"role": "assistant", "content": render.answer_html(part)}
+                yield "", chat, render.passages_html(part.hits, part.search_query), _payload(part)
+            else:
+                chat[-1] = {"role": "assistant", "content": render.streaming_html(part)}
+                yield "", chat, None, None
+    except RagError as exc:
+        chat[-1] = {"role": "assistant", "content": render.notice_html(str(exc))}
+        yield "", chat, None, None
+
+
+def _payload(answer: Answer) -> dict[str, Any]:
+    data = answer.to_dict()
+    data["timings"] = {stage: round(s, 4) for stage, s in answer.timings.items()}
+    return data
+
+
+def build_demo(settings: Settings | None = None):
+    """The app, ready to `launch()`; loads the index and model now, once."""
+    import gradio as gr
+
+    settings = settings or Settings.from_env()
+    retriever, error = load(settings)
+    languages = retriever.languages if retriever else ["sv", "nb", "en"]
+    choices = [(f"{render.language_name(code)} ({code})", code) for code in languages]
+
+    def turn(message, chat, k, langs, generator):
+        for text, new_chat, panel, payload in respond(
+            settings, retriever, error, message, chat, k, langs, generator
+        ):
+            yield (
+                text,
+                new_chat,
+                gr.skip() if panel is None else panel,
+                gr.skip() if payload is None else payload,
+            )
+
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        gr.Markdown(f"## {TITLE}\n{INTRO}")
+        gr.HTML(render.notice_html(error) if error else "", visible=bool(error), elem_id="error")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    label="Conversation",
+                    elem_id="chat",
+                    render_markdown=False,  # answers are HTML built (and escaped) by rag.render
+                    sanitize_html=True,
+                    latex_delimiters=[],  # "$" in an article is money, not maths
+                    allow_tags=False,
+                    feedback_options=None,
+                    height=560,
+                    placeholder="Answers appear here, each claim with its source [n].",
+                )
+                question = gr.Textbox(
+                    label="Question",
+                    placeholder="Ask in Swedish, Norwegian or English…",
+                    max_length=settings.max_question_chars,
+                    submit_btn="Ask",
+                    autofocus=True,
+                    elem_id="question",
+                )
+                gr.Examples(EXAMPLES, inputs=question, label="Examples")
+                with gr.Accordion("Settings", open=False):
+                    k = gr.Slider(1, 10, value=settings.k, step=1, label="Passages to draw from")
+                    langs = gr.CheckboxGroup(
+                        choices,
+                        value=list(languages),
+                        label="Languages of the passages (none ticked: all)",
+                    )
+                    generator = gr.Dropdown(
+                        list(GENERATORS),
+                        value=GENERATORS[0],
+                        label="Generator",
+                        visible=len(GENERATORS) > 1,
+                    )
+                clear = gr.Button("New conversation", variant="secondary")
+            with gr.Column(scale=2):
+                gr.Markdown("### Retrieved passages")
+                panel = gr.HTML(render.passages_html(()), elem_id="passages")
+        last_answer = gr.JSON(visible=False, label="Answer")
+        question.submit(
+            turn,
+            [question, chatbot, k, langs, generator],
+            [question, chatbot, panel, last_answer],
+            api_name="ask",
+            concurrency_limit=settings.app_concurrency,
+        )
+        clear.click(
+            lambda: ([], render.passages_html(()), None),
+            None,
+            [chatbot, panel, last_answer],
+            api_visibility="private",
+        )
+    demo.queue(max_size=settings.app_queue, default_concurrency_limit=settings.app_concurrency)
+    return demo
+
+
+def launch(
+    demo, settings: Settings | None = None, host: str | None = None, port: int | None = None
+):
+    """Serve the app: on 127.0.0.1 unless told otherwise, never a share link,
+    behind a password when `app_password` (RAG_APP_PASSWORD) is set."""
+    settings = settings or Settings.from_env()
+    host = host or settings.app_host
+    if host not in ("127.0.0.1", "localhost", "::1") and not settings.app_password:
+        log.warning("serving on %s without a password: set RAG_APP_PASSWORD", host)
+    auth = (settings.app_user, settings.app_password) if settings.app_password else None
+    return demo.launch(
+        server_name=host,
+        server_port=port or settings.app_port,
+        share=False,
+        auth=auth,
+        show_error=False,
+        css=render.CSS,
+    )

@@ -1,0 +1,253 @@
+"""The chat app, started as users start it and driven as clients drive it:
+through gradio_client, and in a real headless browser (Debian's chromium via
+Playwright). The index holds the seeds plus a hostile article full of markup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from rag.ingest import build_index
+from rag.settings import Settings
+from tests.conftest import ROOT, SEEDS
+
+HOSTILE = ROOT / "tests" / "data" / "hostile" / "hostile_markup.txt"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+ALL = ["sv", "nb", "en"]
+
+pytestmark = pytest.mark.model
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(index: Path, **env: str) -> Iterator[str]:
+    """`rag serve` on a free port; yields its URL once it answers."""
+    port = _free_port()
+    environ = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", **env}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag", "serve", "--port", str(port), "--index", str(index)],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"the app exited: {proc.stdout.read()}")
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except OSError as exc:
+                if getattr(exc, "code", None) == 401:  # up, behind a password
+                    break
+                if time.monotonic() > deadline:
+                    raise AssertionError("the app did not start within 180 s") from exc
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            output, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+        assert "Traceback" not in output, output
+
+
+@pytest.fixture(scope="module")
+def app_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("approot")
+    shutil.copytree(SEEDS, root / "seeds")
+    shutil.copy(HOSTILE, root / "seeds" / HOSTILE.name)
+    settings = Settings(root=root)
+    build_index(settings)
+    return settings.index_path
+
+
+@pytest.fixture(scope="module")
+def app_url(app_index: Path) -> Iterator[str]:
+    with serve(app_index) as url:
+        yield url
+
+
+def ask(url: str, question: str, chat: list | None = None, **kw):
+    from gradio_client import Client
+
+    client = kw.pop("client", None) or Client(url, verbose=False)
+    args = (question, chat or [], kw.get("k", 5), kw.get("languages", ALL), "extractive")
+    text, new_chat, panel, answer = client.predict(*args, api_name="/ask")
+    unchanged = isinstance(answer, dict) and answer.get("__type__") == "update"
+    return new_chat, panel, None if unchanged else answer
+
+
+def _content(message: dict) -> str:
+    content = message["content"]
+    if isinstance(content, str):
+        return content
+    return " ".join(c.get("text", "") for c in content if isinstance(c, dict))
+
+
+@pytest.mark.parametrize(
+    "question, language",
+    [
+        ("Varför stöder Ryssland Lukasjenko?", "sv"),
+        ("Hva krevde Erna Solberg etter møtet med Svetlana Tikhanovskaja?", "nb"),
+        ("How many people did police detain at the Sunday protests?", "en"),
+    ],
+)
+def test_a_question_in_each_language_gets_a_cited_answer(app_url, question, language):
+    chat, panel, answer = ask(app_url, question)
+    assert answer["question_language"] == language
+    assert not answer["abstained"] and answer["citations"]
+    html = _content(chat[-1])
+    for c in answer["citations"]:
+        assert f"[{c['n']}]" in answer["text"]
+        assert "<mark>" in html and "Sources" in html
+    assert panel.count('class="hit"') == len(answer["hits"])
+    assert "score" in panel
+
+
+def test_a_follow_up_is_searched_with_its_question(app_url):
+    first, _, _ = ask(app_url, "Why did Russia back Lukashenko?")
+    chat, panel, answer = ask(app_url, "And what did the EU do?", first)
+    assert answer["search_query"] == "Why did Russia back Lukashenko? And what did the EU do?"
+    notes = [m for m in chat if m.get("metadata") and m["metadata"].get("title")]
+    assert notes and "standalone" in notes[-1]["metadata"]["title"]
+    assert "Searched for" in panel and answer["citations"]
+
+
+def test_an_unanswerable_question_abstains_and_shows_the_closest_passages(app_url):
+    chat, panel, answer = ask(app_url, "Hur lagar man köttbullar?")
+    assert answer["abstained"] and not answer["citations"]
+    html = _content(chat[-1])
+    assert "Artiklarna ger inget svar" in html and "Closest passages" in html
+    assert answer["hits"]
+
+
+def test_a_huge_question_gets_a_clear_message(app_url):
+    chat, _, answer = ask(app_url, "Lukashenko " * 500)
+    assert answer is None
+    assert "2000" in _content(chat[-1]) or "2,000" in _content(chat[-1])
+
+
+def test_ten_users_at_once_all_get_answers(app_url):
+    from gradio_client import Client
+
+    questions = [
+        "Why did Russia back Lukashenko?",
+        "Varför stöder Ryssland Lukasjenko?",
+        "Hvorfor støtter Russland Lukasjenko?",
+        "Who is Gustav Gressel?",
+        "What did protesters chant at Lukashenko?",
+    ] * 2
+    clients = [Client(app_url, verbose=False) for _ in questions]
+    with ThreadPoolExecutor(max_workers=len(questions)) as pool:
+        results = list(
+            pool.map(
+                lambda qc: ask(app_url, qc[0], client=qc[1]), zip(questions, clients, strict=True)
+            )
+        )
+    assert len(results) == 10
+    assert all(answer and answer["hits"] for _, _, answer in results)
+
+
+def test_missing_index_is_a_message_on_the_page(tmp_path):
+    with serve(tmp_path / "no-index") as url:
+        with urllib.request.urlopen(url) as page:
+            assert page.status == 200
+        chat, _, answer = ask(url, "Why did Russia back Lukashenko?")
+        assert answer is None
+        assert "rag ingest" in _content(chat[-1])
+
+
+def test_a_password_keeps_strangers_out(app_index):
+    from gradio_client import Client
+
+    with serve(app_index, RAG_APP_PASSWORD="s3cret") as url:
+        from gradio_client.exceptions import AuthenticationError
+
+        with pytest.raises(AuthenticationError):
+            Client(url, verbose=False)
+        client = Client(url, auth=("rag", "s3cret"), verbose=False)
+        _, _, answer = ask(url, "Why did Russia back Lukashenko?", client=client)
+        assert answer["citations"]
+
+
+# --- in a real browser ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+def _ask_in_page(page, url: str, question: str) -> None:
+    page.goto(url)
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def test_browser_shows_the_answer_with_highlighted_sources(browser, app_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _ask_in_page(page, app_url, "Why did Russia back Lukashenko?")
+    mark = page.locator("#chat mark").first
+    mark.wait_for(timeout=60_000)
+    assert len(mark.inner_text()) > 20
+    assert page.locator("#chat sup.cite").count() >= 1
+    assert page.locator("#passages .hit").count() == 5
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
+    page.close()
+
+
+def test_browser_renders_a_hostile_article_as_text_and_loads_nothing(browser, app_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    outside = []
+    page.on("request", lambda r: outside.append(r.url) if "127.0.0.1" not in r.url else None)
+    _ask_in_page(page, app_url, "How big was the loan Lukashenko asked the Kremlin for?")
+    page.locator("#chat mark").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    chat_text = page.locator("#chat").inner_text() + page.locator("#passages").inner_text()
+    assert "<script>" in chat_text or "<img src=" in chat_text  # shown as text
+    for tag in ("script", "img", "iframe", "style"):  # none inside answers, sources, passages
+        where = f"#chat .answer {tag}, #chat .source {tag}, #passages {tag}"
+        assert page.locator(where).count() == 0, tag
+    assert page.locator("#chat .source").count() >= 1
+    assert page.locator("#chat a[href^='javascript'], #passages a").count() == 0
+    assert page.evaluate("window.__xss") is None
+    assert outside == []
+    page.screenshot(path=str(ARTIFACTS / "app-hostile.png"), full_page=True)
+    page.close()

@@ -1,0 +1,112 @@
+"""The app's HTML: everything from articles, models and users is escaped;
+markers, sources and highlights are the only markup."""
+
+from __future__ import annotations
+
+import re
+
+from rag.records import Answer, Citation, Hit
+from rag.render import answer_html, highlighted, notice_html, passages_html, streaming_html
+
+HOSTILE = (
+    'Loan talks <script>window.__xss = 1</script> went on. <img src="http://example.invalid/p.png" '
+    'onerror="window.__xss = 2"> ![tracker](http://example.invalid/t.png) '
+    '<iframe src="http://example.invalid/f"></iframe> [x](javascript:alert(1))'
+)
+SENTENCE = "Loan talks <script>window.__xss = 1</script> went on."
+
+# The only tags rag.render writes.
+ALLOWED = {"p", "sup", "details", "summary", "ol", "ul", "li", "div", "b", "mark", "q"}
+
+
+def _hit(text: str = HOSTILE, title: str = "<b>Title</b>") -> Hit:
+    return Hit(
+        chunk_id="c1",
+        doc_id="d<1>",
+        title=title,
+        language="en",
+        date="2020-09",
+        text=text,
+        start=0,
+        end=len(text),
+        score=1.5,
+        dense_score=0.87,
+        lexical_score=2.0,
+        dense_rank=1,
+        lexical_rank=1,
+    )
+
+
+def _answer(abstained: bool = False, language: str = "en") -> Answer:
+    citation = Citation(
+        n=1,
+        doc_id="d<1>",
+        title="<b>Title</b>",
+        language="sv",
+        date="2020-09",
+        sentence=SENTENCE,
+        start=0,
+        end=len(SENTENCE),
+        passage=HOSTILE,
+        chunk_id="c1",
+    )
+    return Answer(
+        question="q",
+        search_query="q",
+        text="The articles don't answer this question." if abstained else f"{SENTENCE} [1]",
+        citations=() if abstained else (citation,),
+        hits=(_hit(),),
+        abstained=abstained,
+        question_language=language,
+        timings={},
+    )
+
+
+def _tags(html: str) -> set[str]:
+    return {t.lower() for t in re.findall(r"<\s*/?\s*([a-zA-Z][a-zA-Z0-9]*)", html)}
+
+
+def test_hostile_article_text_is_escaped_in_answers_and_sources():
+    html = answer_html(_answer())
+    assert _tags(html) <= ALLOWED
+    assert "&lt;script&gt;window.__xss = 1&lt;/script&gt;" in html
+    assert "&lt;img src=&quot;http://example.invalid/p.png&quot;" in html
+    assert "<mark>Loan talks &lt;script&gt;" in html  # the sentence is highlighted, escaped
+    assert '<sup class="cite">[1]</sup>' in html
+
+
+def test_hostile_text_is_escaped_in_the_side_panel_and_abstentions():
+    for html in (passages_html((_hit(),), query="<q>"), answer_html(_answer(abstained=True))):
+        assert _tags(html) <= ALLOWED
+        assert "<script" not in html and "<img" not in html and "<iframe" not in html
+        assert "&lt;b&gt;Title&lt;/b&gt;" in html
+
+
+def test_streaming_text_and_notices_are_escaped():
+    assert streaming_html("<img src=x>") == '<p class="answer">&lt;img src=x&gt;</p>'
+    assert notice_html('"<script>"') == '<p class="notice">&quot;&lt;script&gt;&quot;</p>'
+
+
+def test_markdown_image_syntax_stays_text():
+    # The chatbot renders no Markdown; the syntax must survive as plain text.
+    html = answer_html(_answer())
+    assert "![tracker](http://example.invalid/t.png)" in html
+
+
+def test_abstention_lists_the_closest_passages():
+    html = answer_html(_answer(abstained=True))
+    assert "Closest passages" in html and "Sources" not in html
+    assert "The articles don&#x27;t answer this question." in html
+
+
+def test_other_language_quotes_are_announced():
+    assert "Quoted in the articles' own language (Swedish)" in answer_html(_answer())
+    assert "own language" not in answer_html(_answer(language="sv"))
+
+
+def test_highlight_falls_back_to_the_sentence_when_not_in_the_passage():
+    assert highlighted("Other text.", "<b>") == "<mark>&lt;b&gt;</mark>"
+
+
+def test_empty_side_panel_invites_a_question():
+    assert "Ask a question" in passages_html(())
