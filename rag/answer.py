@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 import numpy as np
 
-from rag.citations import quote
+from rag.citations import cite, quote
 from rag.conversation import standalone_query
 from rag.extractive import Candidate, score, select, word_overlap
+from rag.generation import EXTRACTIVE, Generator, check_spec, make_generator
+from rag.generative import Generated, generate, rewrite_question, sentences_of
 from rag.language import question_language
 from rag.lexical import tokenize
 from rag.query import validate_question
-from rag.records import Answer, Citation, Hit
+from rag.records import Answer, Hit, Sentence
 from rag.retrieval import Retriever, get_retriever
 from rag.settings import Settings
 
@@ -39,6 +42,7 @@ def answer(
     languages: Sequence[str] | None = None,
     history: Sequence[str] | None = None,
     *,
+    generator: str | None = None,
     settings: Settings | None = None,
 ) -> Answer:
     """Answer `question` from the articles, citing a sentence for every claim.
@@ -46,6 +50,12 @@ def answer(
     `history` holds earlier questions of the conversation, oldest first; a
     follow-up ("And what did the EU do?") is searched together with the
     question it follows (`Answer.search_query` shows what was searched).
+    `generator` (default `settings.generator`, "extractive") names the
+    generator, e.g. "transformers:gemma3-270m" or "openai:llama3.2": its
+    claims are each checked against the passages they cite, and only
+    supported ones are kept (`Answer.claims` says which and why;
+    `Answer.fallback` says when the extractive answer or an abstention
+    replaced it).
 
     Example (needs an index: run `rag ingest` first)::
 
@@ -54,7 +64,9 @@ def answer(
         print(a.text)            # sentences, each followed by [n]
         a.citations[0].sentence  # the exact sentence behind [1]
     """
-    *_, final = stream_answer(question, k, languages, history, settings=settings)
+    *_, final = stream_answer(
+        question, k, languages, history, generator=generator, settings=settings
+    )
     assert isinstance(final, Answer)
     return final
 
@@ -65,13 +77,25 @@ def stream_answer(
     languages: Sequence[str] | None = None,
     history: Sequence[str] | None = None,
     *,
+    generator: str | None = None,
     settings: Settings | None = None,
 ) -> Iterator[str | Answer]:
     """Like `answer`, but yields the growing answer text first, then the Answer."""
+    started = time.perf_counter()
     settings = settings or Settings.from_env()
     question = validate_question(question, settings.max_question_chars)
+    spec = check_spec(generator or settings.generator)
     retriever = get_retriever(settings)
-    yield from _stream(retriever, question, k, languages, history)
+    model = make_generator(spec, settings)
+    first: float | None = None  # seconds to the first text shown
+    for part in _stream(retriever, question, k, languages, history, model):
+        if isinstance(part, Answer):
+            waited = time.perf_counter() - started if first is None else first
+            yield replace(part, timings={**part.timings, "first_text": waited})
+        else:
+            if first is None and part:
+                first = time.perf_counter() - started
+            yield part
 
 
 def _stream(
@@ -80,10 +104,20 @@ def _stream(
     k: int | None,
     languages: Sequence[str] | None,
     history: Sequence[str] | None,
+    model: Generator | None = None,
 ) -> Iterator[str | Answer]:
     timings: dict[str, float] = {}
+    earlier = [q for q in (history or []) if q.strip()]
+    query, rewritten_by = standalone_query(question, earlier), None
+    if query != question:
+        rewritten_by = EXTRACTIVE
+        if model is not None:  # the model rewrites; its own rule is the fallback
+            started = time.perf_counter()
+            rewrite = rewrite_question(model, question, earlier)
+            timings["rewrite"] = time.perf_counter() - started
+            if rewrite:
+                query, rewritten_by = rewrite, model.id
     started = time.perf_counter()
-    query = standalone_query(question, history)
     qlang = question_language(question)
     qvec = retriever._embed_query(query)
     timings["embed"] = time.perf_counter() - started
@@ -93,17 +127,37 @@ def _stream(
     timings["retrieve"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    found, candidates = candidates_for(retriever, query, qlang, qvec, hits)
-    settings = retriever.settings
-    vectors = np.array([v for _, v, _ in found]) if found else np.zeros((0, retriever.index.dim))
-    scores = score(candidates)
-    chosen = select(candidates, scores, vectors)
-    citations: tuple[Citation, ...] = ()
-    if _abstains(candidates, settings) or not chosen:
-        text = NO_ANSWER_TEXT.get(qlang, NO_ANSWER_TEXT["en"])
-        yield text
-    else:
-        quotes = [(found[i][0], found[i][2]) for i in chosen]
+    checks: tuple = ()
+    fallback = None
+    quotes = None
+    if model is not None:
+        result = None
+        for part in generate(
+            retriever, model, query, qlang, hits, retriever.settings.claim_min_similarity
+        ):
+            if isinstance(part, Generated):
+                result = part
+            else:
+                yield part
+        assert result is not None
+        checks = result.checks
+        if result.supported:
+            text, citations = cite(result.supported)
+        elif result.sentinel:
+            fallback = "the model found no answer in the passages"
+            text, citations = NO_ANSWER_TEXT.get(qlang, NO_ANSWER_TEXT["en"]), ()
+            yield text
+        else:
+            quotes = extractive(retriever, query, qlang, qvec, hits)
+            fallback = "no generated claim was supported by its passage; " + (
+                "showing the extractive answer" if quotes else "abstained"
+            )
+    if model is None or quotes is not None:
+        quotes = extractive(retriever, query, qlang, qvec, hits) if quotes is None else quotes
+        citations = ()
+        if not quotes:
+            text = NO_ANSWER_TEXT.get(qlang, NO_ANSWER_TEXT["en"])
+            yield text
         for end in range(1, len(quotes) + 1):  # one claim at a time
             text, citations = quote(quotes[:end])
             yield text
@@ -117,7 +171,24 @@ def _stream(
         abstained=not citations,
         question_language=qlang,
         timings=timings,
+        generator=model.id if model is not None else EXTRACTIVE,
+        claims=checks,
+        fallback=fallback,
+        rewritten_by=rewritten_by,
     )
+
+
+def extractive(
+    retriever: Retriever, query: str, qlang: str, qvec: np.ndarray, hits: Sequence[Hit]
+) -> list[tuple[Sentence, Hit]]:
+    """The sentences the extractive generator quotes, in reading order; empty
+    when it abstains."""
+    found, candidates = candidates_for(retriever, query, qlang, qvec, hits)
+    vectors = np.array([v for _, v, _ in found]) if found else np.zeros((0, retriever.index.dim))
+    chosen = select(candidates, score(candidates), vectors)
+    if _abstains(candidates, retriever.settings) or not chosen:
+        return []
+    return [(found[i][0], found[i][2]) for i in chosen]
 
 
 def candidates_for(
@@ -148,18 +219,16 @@ def abstention_signals(candidates: Sequence[Candidate]) -> tuple[float, float]:
 
 
 def _sentences_in(retriever: Retriever, hits: Sequence[Hit]):
-    """(sentence, its vector, its hit) for every sentence inside the hits,
-    each sentence once (passages overlap)."""
-    index = retriever.index
-    vectors = retriever.sentence_vectors
+    """(sentence, its vector, its hit) for every sentence inside the hits that
+    may be quoted (see `rag.generative.sentences_of`), each once (passages
+    overlap)."""
     seen: set[str] = set()
     found = []
     for hit in hits:
-        for i in retriever.sentences_of(hit.doc_id):
-            sentence = index.sentences[i]
-            if hit.start <= sentence.start and sentence.end <= hit.end and sentence.id not in seen:
+        for sentence, vector in sentences_of(retriever, hit):
+            if sentence.id not in seen:
                 seen.add(sentence.id)
-                found.append((sentence, vectors[i], hit))
+                found.append((sentence, vector, hit))
     return found
 
 

@@ -53,24 +53,40 @@ def quote(quotes: Sequence[tuple[Sentence, Hit]]) -> tuple[str, tuple[Citation, 
     sentence with its whitespace collapsed and its own bracketed numbers
     defused; the citation keeps the exact sentence and its span.
     """
+    return cite([(sentence.text, [(sentence, hit)]) for sentence, hit in quotes])
+
+
+def cite(
+    claims: Sequence[tuple[str, Sequence[tuple[Sentence, Hit]]]],
+) -> tuple[str, tuple[Citation, ...]]:
+    """The answer text and citations for claims, each with the sentences (and
+    their passages) that support it. Citations are numbered 1..N in order of
+    first use; a sentence supporting two claims is cited once, by one number.
+    """
+    numbers: dict[str, int] = {}
     citations: list[Citation] = []
     parts: list[str] = []
-    for n, (sentence, hit) in enumerate(quotes, start=1):
-        citations.append(
-            Citation(
-                n=n,
-                doc_id=sentence.doc_id,
-                title=hit.title,
-                language=hit.language,
-                date=hit.date,
-                sentence=sentence.text,
-                start=sentence.start,
-                end=sentence.end,
-                passage=hit.text,
-                chunk_id=hit.chunk_id,
-            )
-        )
-        parts.append(f"{claim_text(sentence.text)} [{n}]")
+    for text, support in claims:
+        marks = []
+        for sentence, hit in support:
+            if sentence.id not in numbers:
+                numbers[sentence.id] = len(numbers) + 1
+                citations.append(
+                    Citation(
+                        n=numbers[sentence.id],
+                        doc_id=sentence.doc_id,
+                        title=hit.title,
+                        language=hit.language,
+                        date=hit.date,
+                        sentence=sentence.text,
+                        start=sentence.start,
+                        end=sentence.end,
+                        passage=hit.text,
+                        chunk_id=hit.chunk_id,
+                    )
+                )
+            marks.append(f"[{numbers[sentence.id]}]")
+        parts.append(f"{claim_text(text)} {''.join(dict.fromkeys(marks))}".strip())
     return " ".join(parts), tuple(citations)
 
 

@@ -74,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="answer a question, citing the sentence behind each claim")
     _question_arguments(p, k_help="passages to draw from (default 5)")
+    p.add_argument(
+        "--generator",
+        help="extractive (default), transformers:<model, dir or .gguf> (e.g. "
+        "transformers:gemma3-270m), or openai:<model> with RAG_OPENAI_BASE_URL",
+    )
     p.set_defaults(run=_ask)
 
     p = sub.add_parser(
@@ -88,7 +93,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--embedder", help="must match the embedder the index was built with")
     p.add_argument("--k", type=_positive, default=None, help="passages per answer (default 5)")
     p.add_argument(
-        "--generator", default="extractive", help="answer generator (default: extractive)"
+        "--generator",
+        help="answer generator: extractive (default), transformers:<model>, openai:<model>",
     )
     p.add_argument("--out", type=Path, help="write report.json, report.md and report.png here")
     p.add_argument(
@@ -226,7 +232,9 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
     question = validate_question(args.question, settings.max_question_chars)
     languages = args.lang.split(",") if args.lang else None
-    result = answer(question, k=args.k, languages=languages, settings=settings)
+    result = answer(
+        question, k=args.k, languages=languages, generator=args.generator, settings=settings
+    )
     if args.json:
         payload = {
             "question": result.question,
@@ -235,12 +243,25 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
             "abstained": result.abstained,
             "question_language": result.question_language,
             "timings": {stage: round(s, 4) for stage, s in result.timings.items()},
+            "generator": result.generator,
+            "claims": [c.to_dict() for c in result.claims],
+            "fallback": result.fallback,
         }
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
     width = min(100, max(60, _terminal_width() - 4))
     print(textwrap.fill(result.text, width))
     print()
+    dropped = [c for c in result.claims if not c.supported]
+    if dropped:
+        n, source = len(dropped), result.generator
+        print(f"Left out {n} claim(s) of {source} that its sources do not support:")
+        for c in dropped:
+            print(textwrap.fill(f"- {c.text} ({c.reason})", width, subsequent_indent="  "))
+        print()
+    if result.fallback:
+        print(f"Note: {result.fallback}.")
+        print()
     if result.abstained:
         print("Closest passages:")
         for n, h in enumerate(result.hits, start=1):

@@ -69,3 +69,37 @@ def standalone_query(question: str, history: Sequence[str] | None) -> str:
         return question
     topic = standalone_query(earlier[-1], earlier[:-1])
     return f"{topic} {question}"
+
+
+MAX_REWRITE_CHARS = 300
+
+
+def accept_rewrite(rewrite: str, question: str, history: Sequence[str]) -> str | None:
+    """A generator's standalone version of a follow-up, cleaned, or None when
+    it cannot be one: empty, over `MAX_REWRITE_CHARS`, or sharing no word of
+    four letters or more with the conversation (a model that rambled).
+    Only its first line counts, without quotes or a "Standalone question:"
+    label.
+
+    >>> accept_rewrite('"What did the EU do about Lukashenko?"\\nMore text',
+    ...                "And what did the EU do?", ["Why did Russia back Lukashenko?"])
+    'What did the EU do about Lukashenko?'
+    >>> accept_rewrite("Bananas are yellow.", "And the EU?", ["Why did Russia act?"]) is None
+    True
+    """
+    lines = [line for line in rewrite.strip().splitlines() if line.strip()]
+    if not lines:
+        return None
+    text = re.sub(
+        r"^\W*(standalone question|fristående fråga|frittstående spørsmål)\s*:",
+        "",
+        lines[0].strip(),
+        flags=re.IGNORECASE,
+    )
+    text = " ".join(text.strip().strip("\"'“”«»`*").split())
+    if not text or len(text) > MAX_REWRITE_CHARS:
+        return None
+    said = {w for w in _WORD.findall(" ".join([question, *history]).casefold()) if len(w) >= 4}
+    if not said & {w for w in _WORD.findall(text.casefold()) if len(w) >= 4}:
+        return None
+    return text

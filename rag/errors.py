@@ -43,3 +43,10 @@ class EmbedderError(RagError):
     """The embedding model cannot be loaded."""
 
     exit_code = 5
+
+
+class GeneratorError(RagError):
+    """The answer generator (a language model or server) cannot be loaded or
+    reached, or failed while answering."""
+
+    exit_code = 5

@@ -24,13 +24,14 @@ def evaluate_testset(
     path: Path | str,
     settings: Settings | None = None,
     k: int | None = None,
-    generator: str = "extractive",
+    generator: str | None = None,
     progress: bool = False,
 ) -> dict:
     """Answer and score every question of the test set at `path`; returns the
     report (see `rag.report.build`)."""
     from rag import report, scoring
     from rag.answer import answer
+    from rag.generation import check_spec
     from rag.language import detect_language
     from rag.metrics import relevance_labels
     from rag.query import validate_question
@@ -38,10 +39,7 @@ def evaluate_testset(
     from rag.testset import load_testset
 
     settings = settings or Settings.from_env()
-    if generator not in scoring.GENERATORS:
-        raise UsageError(
-            f"unknown generator {generator!r}; available: {', '.join(scoring.GENERATORS)}"
-        )
+    generator = check_spec(generator or settings.generator)
     questions = load_testset(Path(path))
     for q in questions:
         try:
@@ -69,7 +67,7 @@ def evaluate_testset(
     depth = max(k, scoring.RANKING_DEPTH)
     results = scoring.run(
         questions,
-        answer_fn=lambda question: answer(question, k=k, settings=settings),
+        answer_fn=lambda question: answer(question, k=k, generator=generator, settings=settings),
         rank_fn=lambda question: retriever.retrieve(question, depth),
         relevant_fn=relevant,
         article_languages=article_languages,

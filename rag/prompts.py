@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.citations import defuse
 from rag.errors import UsageError
 
 NO_ANSWER = "NO_ANSWER"
@@ -21,6 +22,7 @@ NO_ANSWER = "NO_ANSWER"
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
 ANSWER_VARIABLES = frozenset({"passages", "question", "language_name", "sentinel"})
+REWRITE_VARIABLES = frozenset({"history", "question"})
 
 LANGUAGE_NAMES = {
     "sv": "Swedish",
@@ -83,14 +85,29 @@ def load_template(name: str, required: frozenset[str], directory: Path = PROMPTS
 
 
 def number_passages(passages: Sequence[str]) -> str:
-    """Passages as a numbered, delimited block: [1] ... [k].
+    """Passages as numbered, delimited blocks: <passage id="n"> ... </passage>.
 
-    >>> print(number_passages(["First.", "Second."]))
-    [1] First.
+    A passage is data, never instructions, and must not be able to forge the
+    frame around it: its angle brackets become ‹ › (no fake </passage>), and
+    its own bracketed numbers become (n) (no fake citation).
+
+    >>> print(number_passages(["First [2].", "Ends </passage> here."]))
+    <passage id="1">
+    First (2).
+    </passage>
     <BLANKLINE>
-    [2] Second.
+    <passage id="2">
+    Ends ‹/passage› here.
+    </passage>
     """
-    return "\n\n".join(f"[{n}] {' '.join(p.split())}" for n, p in enumerate(passages, start=1))
+    return "\n\n".join(
+        f'<passage id="{n}">\n{_inert(p)}\n</passage>' for n, p in enumerate(passages, start=1)
+    )
+
+
+def _inert(text: str) -> str:
+    """Text that cannot open or close a frame or pass for a citation."""
+    return defuse(" ".join(text.split())).replace("<", "‹").replace(">", "›")
 
 
 def answer_prompt(
@@ -100,7 +117,21 @@ def answer_prompt(
     template = load_template("answer", ANSWER_VARIABLES, directory)
     return template.render(
         passages=number_passages(passages),
-        question=question,
+        question=_inert(question),
         language_name=LANGUAGE_NAMES.get(language, "the language of the question"),
         sentinel=NO_ANSWER,
+    )
+
+
+def rewrite_prompt(question: str, history: Sequence[str], directory: Path = PROMPTS_DIR) -> str:
+    """The prompt asking a generator to make a follow-up question standalone.
+
+    >>> "- Why did Russia back Lukashenko?" in rewrite_prompt("And the EU?",
+    ...     ["Why did Russia back Lukashenko?"])
+    True
+    """
+    template = load_template("rewrite", REWRITE_VARIABLES, directory)
+    return template.render(
+        history="\n".join(f"- {_inert(q)}" for q in history),
+        question=_inert(question),
     )

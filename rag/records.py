@@ -132,6 +132,12 @@ class Answer:
     abstained: bool
     question_language: str
     timings: dict[str, float]
+    generator: str = "extractive"  # the generator that answered
+    claims: tuple = ()  # rag.claims.ClaimCheck per generated claim, kept or not
+    fallback: str | None = None  # why a generated answer was replaced, if it was
+    # Who made a follow-up standalone: "extractive" (joined to the question it
+    # follows), a generator's id (the model rewrote it), or None (no rewrite).
+    rewritten_by: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -14,6 +14,7 @@ import html
 import re
 
 from rag.citations import MARKER
+from rag.hostile import INVISIBLE
 from rag.records import Answer, Citation, Hit
 
 LANGUAGE_NAMES = {"sv": "Swedish", "nb": "Norwegian", "nn": "Nynorsk", "en": "English"}
@@ -24,8 +25,12 @@ def esc(text: str) -> str:
 
     >>> esc('<img src="x"> & ![a](http://e.x/i.png)')
     '&lt;img src=&quot;x&quot;&gt; &amp; ![a](http://e.x/i.png)'
+    >>> esc("rapport_\u202efdp.exe")
+    'rapport_\ufffdfdp.exe'
     """
-    return html.escape(text, quote=True)
+    # Characters that hide or reorder text (zero-width, bidi overrides) show
+    # as U+FFFD, so a passage cannot display other than it reads.
+    return html.escape(INVISIBLE.sub("\ufffd", text), quote=True)
 
 
 def language_name(code: str) -> str:

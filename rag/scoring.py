@@ -21,11 +21,12 @@ from rag.records import Answer, Hit
 from rag.testset import TestQuestion
 
 RANKING_DEPTH = 10  # nDCG@10 and MRR@10 need ten passages
-STAGES = ("embed", "retrieve", "generate", "total")
-GENERATORS = ("extractive",)  # the generators `answer()` offers today
+# Latency stages: each answer's own timings (first_text: until the first text
+# is shown, what a chat user waits), plus the whole call.
+STAGES = ("embed", "retrieve", "generate", "first_text", "total")
 
 # Metrics where lower is better; every other metric is better when higher.
-LOWER_IS_BETTER = frozenset({"false_abstention_rate"})
+LOWER_IS_BETTER = frozenset({"false_abstention_rate", "fallback_rate"})
 
 # What went wrong with a question, worst first (None: nothing).
 FAILURES = (
@@ -64,6 +65,10 @@ class QuestionResult:
     timings_ms: dict[str, float]
     scores: dict[str, float | None] = field(default_factory=dict)
     failure: str | None = None
+    generator: str = "extractive"
+    claims_checked: int = 0  # claims a generator wrote (none for extractive)
+    claims_supported: int = 0  # of those, the ones their cited passage states
+    fallback: str | None = None  # why a generated answer was replaced, if it was
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -115,6 +120,10 @@ def run(
             contexts=tuple(h.text for h in result.hits),
             retrieved=retrieved,
             timings_ms=timings,
+            generator=result.generator,
+            claims_checked=len(result.claims),
+            claims_supported=sum(1 for c in result.claims if c.supported),
+            fallback=result.fallback,
         )
         scores = score_question(q, base, k, total_relevant)
         results.append(_with_scores(base, scores, failure(q, base, scores, k)))
@@ -197,7 +206,9 @@ def summarize(results: Sequence[QuestionResult]) -> dict[str, dict[str, float | 
     """Every metric per subset ("all", each question language, "same-language",
     "cross-lingual"): means of the per-question scores, abstention precision,
     recall and false-abstention rate, the share of answers in the question's
-    language, and latency p50/p95 per stage (ms)."""
+    language, for a generator the share of its claims that its cited passages
+    support (`claim_support`) and of answers it could not give itself
+    (`fallback_rate`), and latency p50/p95 per stage (ms)."""
     groups: dict[str, list[QuestionResult]] = {}
     for r in results:
         for name in subsets(r):
@@ -220,6 +231,14 @@ def summarize(results: Sequence[QuestionResult]) -> dict[str, dict[str, float | 
         answered = [r for r in rows if not r.abstained]
         row["answer_language"] = metrics.language_match_rate(
             [r.answer_language for r in answered], [r.language for r in answered]
+        )
+        checked = sum(r.claims_checked for r in rows)
+        row["claim_support"] = (
+            sum(r.claims_supported for r in rows) / checked if checked else None
+        )
+        generated = [r for r in rows if r.generator != "extractive"]
+        row["fallback_rate"] = (
+            sum(r.fallback is not None for r in generated) / len(generated) if generated else None
         )
         for stage in STAGES:
             times = [r.timings_ms[stage] for r in rows if stage in r.timings_ms]

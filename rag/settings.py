@@ -72,6 +72,19 @@ class Settings:
     # Questions longer than this are refused with a clear message.
     max_question_chars: int = 2000
 
+    # Answer generator: "extractive" (offline, quotes sentences), or a language
+    # model, "transformers:<model or dir or .gguf>" / "openai:<model>" (see
+    # rag/generation.py). `generators` lists more to offer in the app, comma-
+    # separated. `openai_base_url` is the OpenAI-compatible server's URL.
+    generator: str = "extractive"
+    generators: str = ""
+    max_new_tokens: int = 200
+    openai_base_url: str = ""
+    # Claim check for generated answers: a claim is supported when a sentence
+    # of a passage it cites is at least this similar to it (and numbers, and
+    # names in the same language, agree). Calibrated by bench/tune_claims.py.
+    claim_min_similarity: float = 0.86
+
     # The chat app (`python app.py`, `rag serve`). It listens on this host only
     # (another value, e.g. 0.0.0.0, exposes it to the network: add a password).
     app_host: str = "127.0.0.1"
@@ -97,6 +110,7 @@ class Settings:
             "app_port": 1,
             "app_concurrency": 1,
             "app_queue": 1,
+            "max_new_tokens": 1,
         }
         for name, least in limits.items():
             if getattr(self, name) < least:

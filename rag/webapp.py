@@ -22,10 +22,10 @@ from rag import render
 from rag.answer import stream_answer
 from rag.conversation import standalone_query
 from rag.errors import RagError
+from rag.generation import available, check_spec
 from rag.query import validate_question
 from rag.records import Answer
 from rag.retrieval import Retriever, get_retriever
-from rag.scoring import GENERATORS
 from rag.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,8 +89,8 @@ def respond(
         question = validate_question(message, settings.max_question_chars)
         if error:
             raise RagError(error)
-        if generator and generator not in GENERATORS:
-            raise RagError(f"unknown generator {generator!r}")
+        if generator:
+            check_spec(generator)
     except RagError as exc:
         if message and message.strip():
             chat.append({"role": "user", "content": render.esc(message.strip()[:500])})
@@ -112,7 +112,12 @@ def respond(
     wanted = list(languages) if languages else None
     try:
         for part in stream_answer(
-            question, int(k) if k else None, wanted, history, settings=settings
+            question,
+            int(k) if k else None,
+            wanted,
+            history,
+            generator=generator or None,
+            settings=settings,
         ):
             if isinstance(part, Answer):
                 chat[-1] = {"role": "assistant", "content": render.answer_html(part)}
@@ -139,6 +144,7 @@ def build_demo(settings: Settings | None = None):
     retriever, error = load(settings)
     languages = retriever.languages if retriever else ["sv", "nb", "en"]
     choices = [(f"{render.language_name(code)} ({code})", code) for code in languages]
+    generators = available(settings)
 
     def turn(message, chat, k, langs, generator):
         for text, new_chat, panel, payload in respond(
@@ -184,10 +190,13 @@ def build_demo(settings: Settings | None = None):
                         label="Languages of the passages (none ticked: all)",
                     )
                     generator = gr.Dropdown(
-                        list(GENERATORS),
-                        value=GENERATORS[0],
-                        label="Generator",
-                        visible=len(GENERATORS) > 1,
+                        generators,
+                        value=settings.generator
+                        if settings.generator in generators
+                        else generators[0],
+                        label="Generator (a language model writes the answer; each claim is "
+                        "checked against its source)",
+                        visible=len(generators) > 1,
                     )
                 clear = gr.Button("New conversation", variant="secondary")
             with gr.Column(scale=2):

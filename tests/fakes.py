@@ -45,3 +45,27 @@ class HashEmbedder:
             else:
                 out[row] /= norm
         return out
+
+
+class ScriptedGenerator:
+    """A stand-in for a language model: answers every prompt with the next
+    scripted reply (or a function of the prompt), streamed a few characters
+    at a time, and records the prompts it was given."""
+
+    def __init__(self, *replies, name: str = "fake:scripted") -> None:
+        self._replies = list(replies)
+        self._id = name
+        self.prompts: list[str] = []
+        self.limits: list[int | None] = []
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    def stream(self, prompt: str, max_tokens: int | None = None):
+        self.prompts.append(prompt)
+        self.limits.append(max_tokens)
+        reply = self._replies.pop(0) if len(self._replies) > 1 else self._replies[0]
+        text = reply(prompt) if callable(reply) else reply
+        for start in range(0, len(text), 7):
+            yield text[start : start + 7]

