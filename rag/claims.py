@@ -4,8 +4,8 @@ Pure: texts and vectors in, verdicts out. A claim is supported by a cited
 passage when one of the passage's sentences states it: the sentence is at
 least `min_similarity` similar to the claim (e5 embeddings, computed at
 ingest for sentences and once per answer for claims), every number in the
-claim appears in the passage, and, when claim and passage share a language,
-every name in the claim does too. Names are not compared across languages:
+claim appears in the passage's usable sentences, and, when claim and passage
+share a language, every name in the claim does too. Names are not compared across languages:
 "Ryssland" and "Russia" name the same country. A claim with no valid
 citation is unsupported, and so is one that is itself suspect (a link,
 markup, an order to a machine reader: `rag.hostile`). Suspect sentences of a
@@ -30,7 +30,8 @@ _SENTENCE_START = re.compile(r"(^|[.!?:;]\s+|[\"“«(]\s*)$")
 
 @dataclass(frozen=True)
 class CitedPassage:
-    """A passage a claim may cite: its sentences with their vectors."""
+    """A passage a claim may cite: the sentences of it that may support a
+    claim (suspect ones left out), with their vectors."""
 
     text: str
     language: str
@@ -119,6 +120,7 @@ def check_claim(
         passage = passages[n]
         if not passage.sentences:
             continue
+        usable = " ".join(passage.sentences)  # suspect sentences vouch for nothing
         similarities = passage.vectors @ vector
         position = int(np.argmax(similarities))
         similarity = float(similarities[position])
@@ -128,10 +130,10 @@ def check_claim(
             failure = (
                 f"not stated in passage [{n}] (similarity {similarity:.2f} < {min_similarity:.2f})"
             )
-        elif missing := sorted(wanted_numbers - numbers(passage.text)):
+        elif missing := sorted(wanted_numbers - numbers(usable)):
             failure = f"passage [{n}] does not hold the number(s) {', '.join(missing)}"
         elif passage.language == language and (
-            absent := sorted(m for m in wanted_names if not name_in(m, passage.text))
+            absent := sorted(m for m in wanted_names if not name_in(m, usable))
         ):
             failure = f"passage [{n}] does not name {', '.join(absent)}"
         if failure:

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 
 from rag.errors import GeneratorError
+from rag.generation import STOP
 
 
 class OpenAIGenerator:
@@ -52,7 +53,8 @@ class OpenAIGenerator:
         limit = max_tokens or self.max_tokens
         options = {"extra_body": {"max_tokens": limit}} if self.base_url else {"max_tokens": limit}
         try:
-            for chunk in self._client().stream([HumanMessage(content=prompt)], **options):
+            messages = [HumanMessage(content=prompt)]
+            for chunk in self._client().stream(messages, stop=list(STOP), **options):
                 if isinstance(chunk.content, str) and chunk.content:
                     yield chunk.content
         except GeneratorError:

@@ -24,6 +24,9 @@ from rag.errors import UsageError
 from rag.settings import Settings
 
 EXTRACTIVE = "extractive"
+# Where a model's answer ends at the latest: a base model (no chat template)
+# goes on to write the next "Question:" of the prompt's pattern.
+STOP = ("\nQuestion:",)
 GEMMA = "transformers:gemma3-270m"
 
 

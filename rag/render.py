@@ -80,8 +80,10 @@ def citation_html(c: Citation) -> str:
 
 def answer_html(answer: Answer) -> str:
     """The assistant's message: the answer, then its numbered sources; for an
-    abstention, the plain statement and the closest passages."""
+    abstention, the plain statement and the closest passages. For a language
+    model's answer, also which claims were left out and why, and any fallback."""
     body = f'<p class="answer">{answer_text(answer.text, len(answer.citations))}</p>'
+    body += _generator_notes(answer)
     if answer.abstained:
         closest = "".join(
             f'<li class="source">{_source_line(h.title, h.language, h.date)}'
@@ -99,8 +101,33 @@ def answer_html(answer: Answer) -> str:
     return body + _section("Sources", f'<ol class="sources">{items}</ol>')
 
 
-def _section(title: str, inner: str) -> str:
-    return f"<details open><summary>{esc(title)}</summary>{inner}</details>"
+def _section(title: str, inner: str, open_: bool = True) -> str:
+    state = " open" if open_ else ""
+    return f"<details{state}><summary>{esc(title)}</summary>{inner}</details>"
+
+
+def _generator_notes(answer: Answer) -> str:
+    """What a language model's answer went through: the claims the check left
+    out (collapsed; escaped text, never links) and the fallback, if any."""
+    if answer.generator == "extractive":
+        return ""
+    notes = ""
+    if answer.fallback:
+        notes += f'<p class="note">{esc(answer.generator)}: {esc(answer.fallback)}.</p>'
+    dropped = [c for c in answer.claims if not c.supported]
+    if dropped:
+        items = "".join(
+            f'<li><span class="dropped">{esc(_clip(c.text))}</span> '
+            f'<span class="why">({esc(c.reason)})</span></li>'
+            for c in dropped
+        )
+        title = f"Left out: {len(dropped)} claim(s) its sources do not support"
+        notes += _section(title, f'<ul class="dropped-claims">{items}</ul>', open_=False)
+    return notes
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def streaming_html(text: str) -> str:
@@ -108,11 +135,17 @@ def streaming_html(text: str) -> str:
     return f'<p class="answer">{esc(text)}</p>'
 
 
-def passages_html(hits: tuple[Hit, ...] | list[Hit], query: str = "") -> str:
-    """The side panel: every retrieved passage with its scores."""
+def passages_html(
+    hits: tuple[Hit, ...] | list[Hit], query: str = "", rewritten_by: str | None = None
+) -> str:
+    """The side panel: what was searched (and who rewrote a follow-up), then
+    every retrieved passage with its scores."""
     if not hits:
         return '<p class="empty">Ask a question to see the passages it retrieves.</p>'
-    parts = [f'<p class="query">Searched for: <q>{esc(query)}</q></p>' if query else ""]
+    how = {None: "", "extractive": " (the follow-up joined to the question before it)"}.get(
+        rewritten_by, f" (the follow-up rewritten by {esc(rewritten_by or '')})"
+    )
+    parts = [f'<p class="query">Searched for: <q>{esc(query)}</q>{how}</p>' if query else ""]
     for n, h in enumerate(hits, start=1):
         lexical = f", lexical {h.lexical_score:.2f}" if h.lexical_rank else ""
         head = _source_line(h.title, h.language, h.date)
@@ -138,6 +171,8 @@ sup.cite { color: var(--color-accent); font-weight: 600; }
 .source-head, .hit-head { font-size: .95em; }
 .passage { font-size: .9em; opacity: .9; white-space: pre-wrap; }
 .passage mark { background: #fde68a; color: inherit; padding: 0 .1em; }
+.dropped { text-decoration: line-through; opacity: .75; }
+.why { font-size: .85em; opacity: .8; }
 .note, .scores, .query { font-size: .85em; opacity: .75; }
 .hit { border-bottom: 1px solid var(--border-color-primary); padding: .5em 0; }
 .notice { font-weight: 600; }

@@ -99,7 +99,9 @@ def respond(
         return
     chat.append({"role": "user", "content": render.esc(question)})
     query = standalone_query(question, history)
+    note = None  # where the collapsible "searched as" note sits in the chat
     if query != question:
+        note = len(chat)
         chat.append(
             {
                 "role": "assistant",
@@ -120,8 +122,15 @@ def respond(
             settings=settings,
         ):
             if isinstance(part, Answer):
+                if note is not None and part.rewritten_by not in (None, "extractive"):
+                    chat[note] = {
+                        "role": "assistant",
+                        "content": render.esc(part.search_query),
+                        "metadata": {"title": f"Follow-up: rewritten by {part.rewritten_by}"},
+                    }
                 chat[-1] = {"role": "assistant", "content": render.answer_html(part)}
-                yield "", chat, render.passages_html(part.hits, part.search_query), _payload(part)
+                panel = render.passages_html(part.hits, part.search_query, part.rewritten_by)
+                yield "", chat, panel, _payload(part)
             else:
                 chat[-1] = {"role": "assistant", "content": render.streaming_html(part)}
                 yield "", chat, None, None

@@ -24,7 +24,11 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
     fi
 fi
 
-stamp=.venv/.rag-setup
+# Extras of pyproject.toml to install: dev (tests, lint) by default;
+# scripts/test.sh adds llama (llama.cpp's OpenAI-compatible server, built from
+# source in about 10 minutes, for the tests of the openai: generator).
+extras="${RAG_SETUP_EXTRAS:-dev}"
+stamp=".venv/.rag-setup-${extras//,/-}"
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     exit 0
@@ -36,6 +40,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # torch first, pinned: here it resolves to a local CPU build; unpinned, pip
 # would pull the newest release with several GB of CUDA packages.
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+case "$extras" in *llama*) echo "==> Building llama-cpp-python (about 10 minutes, once)" >&2 ;; esac
+.venv/bin/python -m pip install --quiet -e ".[${extras}]"
 echo "$want" > "$stamp"
 echo "==> Installed into .venv" >&2

@@ -3,7 +3,7 @@
 # the ones that run the real models.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+RAG_SETUP_EXTRAS=dev,llama bash scripts/setup.sh
 export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
 .venv/bin/ruff check --quiet .
 set +e
