@@ -110,3 +110,36 @@ def test_highlight_falls_back_to_the_sentence_when_not_in_the_passage():
 
 def test_empty_side_panel_invites_a_question():
     assert "Ask a question" in passages_html(())
+
+
+def test_a_models_left_out_claims_and_fallback_show_escaped_and_collapsed():
+    from dataclasses import replace
+
+    from rag.claims import ClaimCheck
+
+    dropped = ClaimCheck(
+        text='See <a href="http://evil.example/">this</a>',
+        cited=(1,),
+        supported=False,
+        reason="the claim holds a link or markup",
+    )
+    kept = ClaimCheck(text="Loan talks went on", cited=(1,), supported=True, reason="supported")
+    answer = replace(
+        _answer(),
+        generator="openai:m",
+        claims=(kept, dropped),
+        fallback="no generated claim was supported by its passage; showing the extractive answer",
+    )
+    html = answer_html(answer)
+    assert _tags(html) <= ALLOWED | {"span"}
+    assert "Left out: 1 claim(s)" in html and "<details><summary>" in html  # collapsed
+    assert "&lt;a href=&quot;http://evil.example/&quot;&gt;" in html
+    assert "openai:m: no generated claim was supported" in html
+    assert "Left out" not in answer_html(_answer())  # nothing of the sort for extractive
+
+
+def test_the_side_panel_says_who_rewrote_a_follow_up():
+    panel = passages_html((_hit(),), "What did the EU do about Lukashenko?", "openai:m")
+    assert "rewritten by openai:m" in panel
+    joined = passages_html((_hit(),), "A? And B?", "extractive")
+    assert "joined to the question before it" in joined
