@@ -47,6 +47,7 @@ METRICS = (
     "abstention_recall",
     "false_abstention_rate",
     "answer_language",
+    "first_token_p50_ms",
     "first_text_p50_ms",
     "first_text_p95_ms",
     "total_p50_ms",

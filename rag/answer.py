@@ -141,6 +141,8 @@ def _stream(
                 yield part
         assert result is not None
         checks = result.checks
+        if result.first_token is not None:  # since the question came in, as first_text
+            timings["first_token"] = sum(timings.values()) + result.first_token
         if result.supported:
             text, citations = cite(result.supported)
         elif result.sentinel:

@@ -11,6 +11,7 @@ no-answer sentinel is taken at its word.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ class Generated:
     checks: tuple[ClaimCheck, ...]
     supported: tuple[tuple[str, tuple[tuple[Sentence, Hit], ...]], ...]
     sentinel: bool  # the model said the passages do not answer
+    first_token: float | None = None  # seconds from the prompt to the model's first text
 
 
 def is_sentinel(text: str) -> bool:
@@ -105,7 +107,10 @@ def generate(
         return grew
 
     raw = ""
+    started, first_token = time.perf_counter(), None
     for piece in model.stream(prompt):
+        if first_token is None and piece:
+            first_token = time.perf_counter() - started
         raw += piece
         if is_sentinel(raw) and len(raw.strip()) >= len(NO_ANSWER):
             break
@@ -115,7 +120,7 @@ def generate(
     sentinel = is_sentinel(raw)
     if not sentinel and settle(claims(raw)):
         yield cite(supported)[0]
-    yield Generated(raw, tuple(checks), tuple(supported), sentinel)
+    yield Generated(raw, tuple(checks), tuple(supported), sentinel, first_token)
 
 
 REWRITE_TOKENS = 60  # a question, not an essay

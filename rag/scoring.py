@@ -21,9 +21,10 @@ from rag.records import Answer, Hit
 from rag.testset import TestQuestion
 
 RANKING_DEPTH = 10  # nDCG@10 and MRR@10 need ten passages
-# Latency stages: each answer's own timings (first_text: until the first text
-# is shown, what a chat user waits), plus the whole call.
-STAGES = ("embed", "retrieve", "generate", "first_text", "total")
+# Latency stages: each answer's own timings (first_token: until a language
+# model's first text; first_text: until the first text is shown, what a chat
+# user waits), plus the whole call.
+STAGES = ("embed", "retrieve", "generate", "first_token", "first_text", "total")
 
 # Metrics where lower is better; every other metric is better when higher.
 LOWER_IS_BETTER = frozenset({"false_abstention_rate", "fallback_rate"})
