@@ -74,6 +74,16 @@ def test_an_answer_from_gemma_via_transformers_keeps_its_promises(small):
     _assert_sound(result, small)
 
 
+def test_any_local_model_directory_works_the_same_way(small):
+    """The converted Gemma under the cache is a plain transformers directory."""
+    from rag.gen_transformers import cache_dir
+
+    make_generator(GEMMA, small)._load()  # converts once, if not yet done
+    (directory,) = sorted((cache_dir() / "gguf").glob("gemma-3-270m*"))[-1:]
+    model = make_generator(f"transformers:{directory}", small)
+    assert "".join(model.stream("Minsk is the capital of", max_tokens=6)).strip()
+
+
 def test_a_missing_local_model_is_a_clear_error(small):
     with pytest.raises(GeneratorError, match="cannot load the model"):
         list(make_generator("transformers:/nonexistent/model", small).stream("x"))
