@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -101,7 +102,7 @@ def test_the_packaged_gguf_is_assembled_whole_when_processes_race(tmp_path, monk
     paths = {p.communicate(timeout=300)[0].strip() for p in procs}
     assert [p.returncode for p in procs] == [0, 0] and len(paths) == 1
     (path,) = paths
-    assert hashlib.sha256(open(path, "rb").read()).hexdigest() == EXPECTED_SHA256
+    assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == EXPECTED_SHA256
     assert [f.name for f in (tmp_path / "packaged").iterdir()] == [os.path.basename(path)]
 
 
