@@ -315,9 +315,16 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         if args.testset:
             raise UsageError("give either a test set or --compare OLD NEW, not both")
         return _compare(*args.compare)
+    stray = [item for item in args.fail_under if "=" not in item]
+    if args.testset is None and len(stray) == 1:  # `--fail-under a=1 dev.jsonl`
+        args.testset = Path(stray[0])
+        args.fail_under = [item for item in args.fail_under if item != stray[0]]
     if args.testset is None:
         raise UsageError("rag eval needs a test set (JSONL), or --compare OLD NEW")
-    bars = _parse_bars(args.fail_under)
+    k = settings.k if args.k is None else args.k
+    bars = _parse_bars(args.fail_under, k)  # before the run, not after it
+    if args.out and args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} is a file; give a directory for the report")
     from rag.evaluate import evaluate_testset
     from rag.report import terminal, write
 
@@ -344,28 +351,43 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     return QUALITY_GATE_EXIT if missed else 0
 
 
-def _parse_bars(items: list[str]) -> dict[str, float]:
-    from rag.errors import UsageError
+def _parse_bars(items: list[str], k: int) -> dict[str, float]:
+    import math
 
+    from rag.errors import UsageError
+    from rag.scoring import metric_names
+
+    known = metric_names(k)
     bars = {}
     for item in items:
         name, sep, value = item.partition("=")
+        name = name.strip()
         try:
-            if not sep or not name.strip():
+            if not sep or not name:
                 raise ValueError
-            bars[name.strip()] = float(value)
+            bars[name] = float(value)
+            if not math.isfinite(bars[name]):
+                raise ValueError
         except ValueError:
             raise UsageError(
-                f"--fail-under takes METRIC=VALUE, e.g. key_fact=0.66, not {item!r}"
+                f"--fail-under takes METRIC=VALUE with a finite number, e.g. key_fact=0.66, "
+                f"not {item!r}"
             ) from None
+        if name not in known:
+            raise UsageError(
+                f"--fail-under: no metric {name!r} with --k {k}; known: {', '.join(known)}"
+            )
     return bars
 
 
 def _compare(old_path: Path, new_path: Path) -> int:
     from rag.evaluate import read_report
-    from rag.report import align, compare
+    from rag.report import align, compare, meta_differences
 
-    rows, regressions = compare(read_report(old_path), read_report(new_path))
+    old, new = read_report(old_path), read_report(new_path)
+    for difference in meta_differences(old, new):
+        print(f"warning: the runs differ in {difference}", file=sys.stderr)
+    rows, regressions = compare(old, new)
     mark = _highlighter(sys.stdout.isatty())
     lines = align(rows, left=2)
     for line, row in zip(lines, [rows[0], rows[0], *rows[1:]], strict=True):

@@ -13,11 +13,14 @@ Example (needs an index: run `rag ingest` first)::
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
 from rag.errors import RagError, UsageError
 from rag.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def evaluate_testset(
@@ -52,6 +55,11 @@ def evaluate_testset(
     chunk_texts = [c.text for c in index.chunks]
     chunk_ids = [c.id for c in index.chunks]
     article_languages = {a.id: a.language for a in index.articles.values()}
+    problems = scoring.label_problems(
+        questions, set(article_languages), set(chunk_ids), chunk_texts
+    )
+    for problem in problems:
+        log.warning("%s: %s", path, problem)
 
     def relevant(q) -> tuple[frozenset[str], int]:
         labels = relevance_labels(chunk_texts, q.key_phrases)
@@ -83,6 +91,7 @@ def evaluate_testset(
         "embedder": retriever.embedder.id,
         "index": str(index.path),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "label_problems": problems,
     }
     return report.build(results, scoring.summarize(results), meta)
 
@@ -93,8 +102,21 @@ def read_report(path: Path) -> dict:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UsageError(f"cannot read report {path}: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("summary"), dict):
-        raise UsageError(f"{path} is not a report.json written by `rag eval --out`")
+    summary = data.get("summary") if isinstance(data, dict) else None
+    rows = summary.values() if isinstance(summary, dict) else ()
+    well_formed = bool(rows) and all(
+        isinstance(row, dict)
+        and all(
+            value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+            for value in row.values()
+        )
+        for row in rows
+    )
+    if not well_formed:
+        raise UsageError(
+            f"{path} is not a report.json written by `rag eval --out` "
+            "(its summary must map each subset to metric values)"
+        )
     return data
 
 

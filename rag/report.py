@@ -135,6 +135,10 @@ def markdown(report: dict, worst: int = 10) -> str:
                 f"| {q['id']} | {q['language']} | {_cell(q['question'])} | {q['failure']} "
                 f"| {_cell(q['answer'], 160)} |"
             )
+    problems = meta.get("label_problems") or []
+    if problems:
+        lines += ["", "## Test-set labels that match nothing in the index", ""]
+        lines += [f"- {_cell(problem, 200)}" for problem in problems]
     return "\n".join(lines) + "\n"
 
 
@@ -163,12 +167,17 @@ def chart(report: dict, path: Path) -> None:
     for i, group in enumerate(groups):
         values = [summary[group].get(m) for m in names]
         xs = [j + i * width for j in range(len(names))]
-        ax.bar(
+        bars = ax.bar(
             xs,
-            [v or 0.0 for v in values],
+            [0.0 if v is None else v for v in values],
             width,
             label=f"{group} (n={summary[group]['questions']})",
         )
+        for bar, value in zip(bars, values, strict=True):
+            # No bar is either a real 0 or not measured: say which.
+            if value is None or value == 0:
+                label = "–" if value is None else "0"
+                ax.text(bar.get_x() + width / 2, 0.01, label, ha="center", fontsize=6)
     ax.set_xticks([j + width * (len(groups) - 1) / 2 for j in range(len(names))])
     ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
     ax.set_ylim(0, 1)
@@ -190,10 +199,27 @@ def write(report: dict, out: Path) -> list[Path]:
     return paths
 
 
+# Latency is noisy: a change counts only when it is both this share of the
+# old value and this many milliseconds (two runs of the same code differ by
+# a few ms, and by 5% at a 3 ms stage).
+LATENCY_TOLERANCE = 0.25
+LATENCY_TOLERANCE_MS = 5.0
+# Run settings that make two reports incomparable when they differ.
+COMPARED_META = ("testset", "questions", "k", "generator", "embedder")
+
+
 def compare(old: dict, new: dict) -> tuple[list[list[str]], list[str]]:
     """Rows (metric, subset, old, new, change, verdict) for every metric both
     reports hold, and the regressions as messages. Direction-aware: a lower
-    false-abstention rate or latency is an improvement."""
+    false-abstention rate or latency is an improvement. Quality metrics are
+    deterministic, so any drop counts; a latency counts as changed only past
+    `LATENCY_TOLERANCE` and `LATENCY_TOLERANCE_MS` together.
+
+    >>> old = {"summary": {"all": {"key_fact": 0.75, "total_p50_ms": 20.0}}}
+    >>> new = {"summary": {"all": {"key_fact": 0.70, "total_p50_ms": 23.0}}}
+    >>> compare(old, new)[1]
+    ['key_fact (all): 0.75 -> 0.70']
+    """
     rows = [["metric", "subset", "old", "new", "change", ""]]
     regressions = []
     for subset, new_row in new["summary"].items():
@@ -207,7 +233,10 @@ def compare(old: dict, new: dict) -> tuple[list[list[str]], list[str]]:
             change = value - before
             lower_better = metric in LOWER_IS_BETTER or metric.endswith("_ms")
             worse = change > 0 if lower_better else change < 0
-            tolerance = 0.05 * abs(before) if metric.endswith("_ms") else 1e-9
+            if metric.endswith("_ms"):
+                tolerance = max(LATENCY_TOLERANCE * abs(before), LATENCY_TOLERANCE_MS)
+            else:
+                tolerance = 1e-9
             verdict = ""
             if abs(change) > tolerance:
                 verdict = "REGRESSION" if worse else "better"
@@ -227,6 +256,21 @@ def compare(old: dict, new: dict) -> tuple[list[list[str]], list[str]]:
                 ]
             )
     return rows, regressions
+
+
+def meta_differences(old: dict, new: dict) -> list[str]:
+    """The run settings in which two reports differ, as messages: their
+    numbers then measure different things.
+
+    >>> meta_differences({"meta": {"k": 5}}, {"meta": {"k": 3}})
+    ['k: 5 -> 3']
+    """
+    before, after = old.get("meta") or {}, new.get("meta") or {}
+    return [
+        f"{key}: {before.get(key)} -> {after.get(key)}"
+        for key in COMPARED_META
+        if before.get(key) != after.get(key)
+    ]
 
 
 def ragas_rows(report: dict, references: dict[str, str]) -> list[dict]:

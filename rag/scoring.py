@@ -35,6 +35,7 @@ FAILURES = (
     "answered an unanswerable question",
     "not retrieved",
     "retrieved but not cited",
+    "cited, but the answer misses the key fact",
 )
 
 
@@ -115,7 +116,13 @@ def run(
             abstained=result.abstained,
             answer_language=detect(strip_markers(result.text)),
             citations=tuple(
-                {"n": c.n, "doc_id": c.doc_id, "sentence": c.sentence, "passage": c.passage}
+                {
+                    "n": c.n,
+                    "doc_id": c.doc_id,
+                    "chunk_id": c.chunk_id,
+                    "sentence": c.sentence,
+                    "passage": c.passage,
+                }
                 for c in result.citations
             ),
             contexts=tuple(h.text for h in result.hits),
@@ -191,8 +198,18 @@ def failure(
     if scores.get(f"passage_hit@{k}") == 0.0:  # None: nothing relevant to find
         return FAILURES[2]
     if q.key_facts and not scores.get("key_fact"):
-        return FAILURES[3]
+        cited = [
+            c for c in result.citations if _relevant(c.get("chunk_id"), c.get("passage", ""), q)
+        ]
+        return FAILURES[4] if cited else FAILURES[3]
     return None
+
+
+def _relevant(chunk_id: str | None, passage: str, q: TestQuestion) -> bool:
+    """A passage counts as relevant: one of the gold passages, or holding a key phrase."""
+    if chunk_id is not None and chunk_id in q.gold_passages:
+        return True
+    return metrics.first_relevant_rank([passage], q.key_phrases) is not None
 
 
 def subsets(result: QuestionResult) -> list[str]:
@@ -234,9 +251,7 @@ def summarize(results: Sequence[QuestionResult]) -> dict[str, dict[str, float | 
             [r.answer_language for r in answered], [r.language for r in answered]
         )
         checked = sum(r.claims_checked for r in rows)
-        row["claim_support"] = (
-            sum(r.claims_supported for r in rows) / checked if checked else None
-        )
+        row["claim_support"] = sum(r.claims_supported for r in rows) / checked if checked else None
         generated = [r for r in rows if r.generator != "extractive"]
         row["fallback_rate"] = (
             sum(r.fallback is not None for r in generated) / len(generated) if generated else None
@@ -270,6 +285,57 @@ _ORDER = (
 def _metric_order(name: str) -> int:
     base = name.split("@")[0]
     return _ORDER.index(base) if base in _ORDER else len(_ORDER)
+
+
+def label_problems(
+    questions: Sequence[TestQuestion],
+    article_ids: set[str],
+    chunk_ids: set[str],
+    chunk_texts: Sequence[str],
+) -> list[str]:
+    """Gold labels that cannot match anything in the index, as messages: a
+    typo there would silently score 0 (or "–") instead of measuring.
+
+    >>> q = TestQuestion("q1", "Q?", "en", gold_ids=("a", "zz"), key_phrases=("nope",))
+    >>> label_problems([q], {"a"}, {"c1"}, ["some text"])
+    ["q1: gold article 'zz' is not in the index", "q1: no passage holds a key phrase ('nope')"]
+    """
+    problems = []
+    for q in questions:
+        for doc_id in q.gold_ids:
+            if doc_id not in article_ids:
+                problems.append(f"{q.id}: gold article {doc_id!r} is not in the index")
+        for passage in q.gold_passages:
+            if passage not in chunk_ids:
+                problems.append(f"{q.id}: gold passage {passage!r} is not in the index")
+        if q.key_phrases and not any(metrics.relevance_labels(chunk_texts, q.key_phrases)):
+            shown = ", ".join(repr(p) for p in q.key_phrases)
+            problems.append(f"{q.id}: no passage holds a key phrase ({shown})")
+    return problems
+
+
+def metric_names(k: int) -> list[str]:
+    """Every metric a summary row can hold for passages@k (what `--fail-under`
+    may name), in report order."""
+    per_question = [
+        f"passage_hit@{k}",
+        f"passage_recall@{k}",
+        f"article_hit@{k}",
+        f"article_recall@{k}",
+        f"mrr@{RANKING_DEPTH}",
+        f"ndcg@{RANKING_DEPTH}",
+        *_ORDER[6:],
+    ]
+    summary_only = [
+        "abstention_precision",
+        "abstention_recall",
+        "false_abstention_rate",
+        "answer_language",
+        "claim_support",
+        "fallback_rate",
+    ]
+    latency = [f"{stage}_{p}_ms" for stage in STAGES for p in ("p50", "p95")]
+    return per_question + summary_only + latency
 
 
 def check_bars(

@@ -55,6 +55,7 @@ def test_report_files_hold_every_question_and_subset(evaluated):
     _, out = evaluated
     report = json.loads((out / "report" / "report.json").read_text(encoding="utf-8"))
     assert len(report["questions"]) == 56
+    assert report["meta"]["label_problems"] == []  # every gold label matches the index
     assert set(report["summary"]) == {"all", "en", "nb", "sv", "same-language", "cross-lingual"}
     row = report["summary"]["all"]
     for metric in ("mrr@10", "ndcg@10", "token_f1", "abstention_recall", "embed_p95_ms"):
@@ -108,6 +109,9 @@ def test_compare_flags_a_regression(evaluated, tmp_path: Path):
         (["eval", str(DEV_SET), "--generator", "gpt-99"], "unknown generator"),
         (["eval", str(DEV_SET), "--compare", "a.json", "b.json"], "not both"),
         (["eval", "--compare", "missing-a.json", "missing-b.json"], "cannot read report"),
+        (["eval", str(DEV_SET), "--fail-under", "key_fact=nan"], "finite number"),
+        (["eval", str(DEV_SET), "--fail-under", "nosuch=0.5"], "no metric 'nosuch'"),
+        (["eval", str(DEV_SET), "--fail-under", "passage_hit@5=0.5", "--k", "3"], "with --k 3"),
     ],
 )
 def test_usage_errors_exit_2(args, message, tmp_path: Path):
@@ -128,3 +132,38 @@ def test_missing_index_exits_3(tmp_path: Path):
     proc = run_rag("eval", str(DEV_SET), "--index", str(tmp_path / "no-index"))
     assert proc.returncode == 3
     assert "rag ingest" in proc.stderr
+
+
+def test_a_report_of_the_wrong_shape_is_refused_by_name(tmp_path: Path):
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text('{"summary": {"all": 5}}', encoding="utf-8")
+    proc = run_rag("eval", "--compare", str(wrong), str(wrong))
+    assert proc.returncode == 2 and "is not a report.json" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_bars_before_the_test_set_still_find_it(tmp_path: Path):
+    """`--fail-under` takes several values; a test set after it is not a bar."""
+    proc = run_rag(
+        "eval", "--fail-under", "key_fact=0.1", str(DEV_SET), "--index", str(tmp_path / "none")
+    )
+    assert proc.returncode == 3 and "rag ingest" in proc.stderr  # got past the usage check
+
+
+def test_out_that_is_a_file_is_refused_before_the_run(tmp_path: Path):
+    afile = tmp_path / "report"
+    afile.write_text("", encoding="utf-8")
+    proc = run_rag("eval", str(DEV_SET), "--out", str(afile), "--index", str(tmp_path / "none"))
+    assert proc.returncode == 2 and "give a directory" in proc.stderr
+
+
+@pytest.mark.model
+def test_compare_warns_when_the_runs_differ(evaluated, tmp_path: Path):
+    _, out = evaluated
+    old = out / "report" / "report.json"
+    other = json.loads(old.read_text(encoding="utf-8"))
+    other["meta"]["k"] = 3
+    path = tmp_path / "k3.json"
+    path.write_text(json.dumps(other), encoding="utf-8")
+    proc = run_rag("eval", "--compare", str(old), str(path))
+    assert proc.returncode == 0 and "warning: the runs differ in k: 5 -> 3" in proc.stderr

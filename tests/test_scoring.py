@@ -153,6 +153,7 @@ def test_run_scores_each_question_from_fake_callables(monkeypatch: pytest.Monkey
         {
             "n": 1,
             "doc_id": "a",
+            "chunk_id": "a-c",
             "sentence": "Police detained 774 people.",
             "passage": "Police detained 774 people.",
         },
@@ -385,6 +386,20 @@ def test_failure_retrieved_but_not_cited() -> None:
     assert _failure(q, retrieved=_retrieved([True]), answer="Nobody knows.") == FAILURES[3]
 
 
+def test_failure_cited_a_relevant_passage_but_missed_the_key_fact() -> None:
+    """The answer cites the passage that holds the fact, but quotes another of
+    its sentences: a selection problem, not a citation one."""
+    q = _question(gold_ids=("a",), key_phrases=("detained 774",), key_facts=("774",))
+    passage = "Police said they detained 774 people. More than 100,000 marched."
+    cite = {"n": 1, "doc_id": "a", "chunk_id": "c1", "sentence": "More than 100,000 marched."}
+    fields = {"retrieved": _retrieved([True]), "answer": "More than 100,000 marched. [1]"}
+    assert _failure(q, citations=({**cite, "passage": passage},), **fields) == FAILURES[4]
+    other = {**cite, "passage": "More than 100,000 marched."}
+    assert _failure(q, citations=(other,), **fields) == FAILURES[3]
+    by_id = _question(gold_ids=("a",), gold_passages=("c1",), key_facts=("774",))
+    assert _failure(by_id, citations=(other,), **fields) == FAILURES[4]
+
+
 def test_failure_none_when_retrieved_and_stated() -> None:
     q = _question(gold_ids=("a",), key_phrases=("774",), key_facts=("774",))
     assert _failure(q, retrieved=_retrieved([True]), answer="774 were held.") is None
@@ -592,3 +607,19 @@ def test_check_bars_none_value_is_a_miss() -> None:
 def test_check_bars_reports_every_miss_in_order() -> None:
     missed = check_bars(SUMMARY, {"token_f1": 0.1, "key_fact": 0.9, "total_p50_ms": 200})
     assert [m.split()[0] for m in missed] == ["token_f1:", "key_fact"]
+
+
+def test_metric_names_cover_every_summary_metric() -> None:
+    """`--fail-under` is checked against `metric_names` before a run: it must
+    know every metric a summary can hold."""
+    q = _question(gold_ids=("a",), key_phrases=("774",), key_facts=("774",), reference="774")
+    result = _result(
+        retrieved=_retrieved([True]),
+        answer="774 [1]",
+        timings_ms=dict.fromkeys(scoring.STAGES, 1.0),
+    )
+    result = replace(result, scores=score_question(q, result, 3, 1))
+    row = summarize([result])["all"]
+    names = set(scoring.metric_names(3))
+    assert set(row) - {"questions", "answerable"} <= names
+    assert "passage_hit@3" in names and "passage_hit@5" not in names
