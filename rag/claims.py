@@ -3,8 +3,8 @@
 Pure: texts and vectors in, verdicts out. A claim is supported by a cited
 passage when one of the passage's sentences states it: the sentence is at
 least `min_similarity` similar to the claim (e5 embeddings, computed at
-ingest for sentences and once per answer for claims), every number in the
-claim appears in the passage's usable sentences, and, when claim and passage
+ingest for sentences and once per answer for claims) and holds every number
+of the claim (written any way: "100 000" is "100,000"), and, when claim and passage
 share a language, every name in the claim does too. Names are not compared across languages:
 "Ryssland" and "Russia" name the same country. A claim with no valid
 citation is unsupported, and so is one that is itself suspect (a link,
@@ -23,7 +23,12 @@ import numpy as np
 
 from rag.hostile import suspect
 
-_NUMBER = re.compile(r"\d(?:[\d\s.,]*\d)?")
+# A number: digits grouped in threes by one repeated separator ("100,000",
+# "100 000", "1.234.567"), or plain digits, either with a decimal part.
+_NUMBER = re.compile(
+    r"(?<![\d.,])(?:\d{1,3}(?P<sep>[.,\u00a0\u202f ])\d{3}(?!\d)(?:(?P=sep)\d{3}(?!\d))*"
+    r"|\d+)(?:[.,]\d+(?![.,]?\d))?"
+)
 _NAME = re.compile(r"(?<![\w.])([A-ZÅÄÖÆØÉ][\w\-]{2,})")
 _SENTENCE_START = re.compile(r"(^|[.!?:;]\s+|[\"“«(]\s*)$")
 
@@ -61,13 +66,35 @@ class ClaimCheck:
 
 
 def numbers(text: str) -> set[str]:
-    """The numbers in a text as bare digit strings, so "100,000", "100 000"
-    and "100000" agree (and "1.5" and "1,5").
+    """The numbers in a text, written one way, so "100,000", "100 000" and
+    "100000" agree, and so do "1.5" and "1,5"; "1.5" and "15" do not.
 
     >>> sorted(numbers("More than 100,000 people; 774 detained in 2020."))
     ['100000', '2020', '774']
+    >>> sorted(numbers("1,5 miljarder; 1.5 billion; 15 years; 2020, 774 held"))
+    ['1.5', '15', '2020', '774']
     """
-    return {re.sub(r"\D", "", m.group(0)) for m in _NUMBER.finditer(text)}
+    found = set()
+    for m in _NUMBER.finditer(text):
+        whole, _, decimals = _split_decimal(m.group(0), m.group("sep"))
+        whole = whole.lstrip("0") or "0"
+        decimals = decimals.rstrip("0")
+        found.add(f"{whole}.{decimals}" if decimals else whole)
+    return found
+
+
+def _split_decimal(written: str, sep: str | None) -> tuple[str, str, str]:
+    """(whole digits, decimal mark, decimal digits) of one matched number."""
+    if sep:
+        body, mark, decimals = written, "", ""
+        last = max(written.rfind("."), written.rfind(","))
+        if last >= 0 and written[last] != sep:  # a different mark ends it: decimals
+            body, mark, decimals = written[:last], written[last], written[last + 1 :]
+        return re.sub(r"\D", "", body), mark, decimals
+    last = max(written.rfind("."), written.rfind(","))
+    if last < 0:
+        return written, "", ""
+    return written[:last], written[last], written[last + 1 :]
 
 
 def names(text: str) -> set[str]:
@@ -122,16 +149,21 @@ def check_claim(
             continue
         usable = " ".join(passage.sentences)  # suspect sentences vouch for nothing
         similarities = passage.vectors @ vector
-        position = int(np.argmax(similarities))
-        similarity = float(similarities[position])
+        order = np.argsort(-similarities, kind="stable")
+        similarity = float(similarities[order[0]])
         best_similarity = max(best_similarity, similarity)
+        stating = [int(i) for i in order if similarities[i] >= min_similarity]
+        # The numbers must be in a sentence that states the claim: a number
+        # from a neighbouring sentence of the passage does not vouch for it.
+        exact = [i for i in stating if wanted_numbers <= numbers(passage.sentences[i])]
         failure = ""
-        if similarity < min_similarity:
+        if not stating:
             failure = (
                 f"not stated in passage [{n}] (similarity {similarity:.2f} < {min_similarity:.2f})"
             )
-        elif missing := sorted(wanted_numbers - numbers(usable)):
-            failure = f"passage [{n}] does not hold the number(s) {', '.join(missing)}"
+        elif not exact:
+            missing = sorted(wanted_numbers - numbers(passage.sentences[stating[0]]))
+            failure = f"passage [{n}] does not state the number(s) {', '.join(missing)}"
         elif passage.language == language and (
             absent := sorted(m for m in wanted_names if not name_in(m, usable))
         ):
@@ -139,7 +171,7 @@ def check_claim(
         if failure:
             first_failure = first_failure or failure
         else:
-            support.append((n, position))
+            support.append((n, exact[0]))
     if support:
         return ClaimCheck(text, valid, True, "supported", tuple(support), best_similarity)
     return ClaimCheck(text, valid, False, first_failure, (), best_similarity)

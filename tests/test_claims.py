@@ -37,7 +37,28 @@ def test_a_claim_its_passage_states_is_supported_by_that_sentence():
 
 def test_a_wrong_number_is_not_supported():
     verdict = check("Putin decided to offer a loan of 2.5 billion dollars to Minsk", [1])
-    assert not verdict.supported and "number" in verdict.reason and "25" in verdict.reason
+    assert not verdict.supported and "number" in verdict.reason and "2.5" in verdict.reason
+
+
+def test_a_number_from_a_neighbouring_sentence_does_not_vouch_for_a_claim():
+    """The passage holds 100,000 and 26, but the sentence that states the
+    claim says 100,000: "more than 26 people" is not what it says."""
+    crowd = "More than 100,000 people defied the security forces on Sunday."
+    years = "Lukashenko has been in power for 26 years."
+    passages = {1: passage(crowd, years)}
+    text = "More than 26 people defied the security forces on Sunday"
+    vector = EMB.embed_queries([text])[0]
+    verdict = check_claim(text, vector, [1], passages, "en", 0.6)
+    assert not verdict.supported and "26" in verdict.reason
+    right = "More than 100 000 people defied the security forces on Sunday"
+    vector = EMB.embed_queries([right])[0]
+    assert check_claim(right, vector, [1], passages, "en", 0.6).support == ((1, 0),)
+
+
+def test_a_decimal_is_not_the_same_number_as_its_digits():
+    verdict = check("Putin decided to offer a loan of 15 billion dollars to Minsk", [1])
+    assert not verdict.supported and "15" in verdict.reason
+    assert check("Putin decided to offer a loan of 1,5 billion dollars to Minsk", [1]).supported
 
 
 def test_a_claim_citing_the_wrong_passage_is_not_supported():
