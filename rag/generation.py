@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import threading
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
@@ -77,7 +78,15 @@ def make_generator(spec: str, settings: Settings) -> Generator | None:
     spec = check_spec(spec)
     if spec == EXTRACTIVE:
         return None
-    return _cached(spec, settings.max_new_tokens, settings.resolved_threads(), _base_url(settings))
+    # One lock: two requests arriving at once (the app's queue runs several)
+    # would otherwise each build, and later load, a model of their own.
+    with _cache_lock:
+        return _cached(
+            spec, settings.max_new_tokens, settings.resolved_threads(), _base_url(settings)
+        )
+
+
+_cache_lock = threading.Lock()
 
 
 def _base_url(settings: Settings) -> str:

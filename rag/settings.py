@@ -99,6 +99,13 @@ class Settings:
     app_password: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
+        # Accept "index" as well as Path("index") from Python callers.
+        for name in ("root", "seeds_dir", "index_dir"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, Path(value).expanduser())
+            elif value is not None and not isinstance(value, Path):
+                raise UsageError(f"setting {name} must be a path, not {value!r}")
         limits = {
             "chunk_chars": 1,
             "k": 1,

@@ -154,3 +154,11 @@ def test_non_finite_numbers_are_refused(name, value):
 def test_negative_threads_and_huge_k_are_refused(env):
     with pytest.raises(UsageError):
         Settings.from_env(env)
+
+
+def test_paths_may_be_given_as_strings() -> None:
+    settings = Settings(root="proj", index_dir="~/idx", seeds_dir="articles")
+    assert settings.index_path == Path("~/idx").expanduser()
+    assert settings.seeds_path == Path("articles") and settings.root == Path("proj")
+    with pytest.raises(UsageError, match="index_dir must be a path"):
+        Settings(index_dir=3)
