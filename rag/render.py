@@ -158,9 +158,12 @@ def passages_html(
     return "".join(parts)
 
 
+NOTICE_START = '<p class="notice">'
+
+
 def notice_html(message: str) -> str:
     """A plain message in the chat or on the page (an error, a refusal)."""
-    return f'<p class="notice">{esc(message)}</p>'
+    return f"{NOTICE_START}{esc(message)}</p>"
 
 
 CSS = """

@@ -60,15 +60,40 @@ def user_text(message: dict) -> str:
     >>> user_text({"role": "user", "content": [{"type": "text", "text": "A &amp; B?"}]})
     'A & B?'
     """
+    return html.unescape(_text(message))
+
+
+def _text(message: dict) -> str:
+    """A message's text as stored: a string, or Gradio 6's list of blocks."""
     content = message.get("content")
     if isinstance(content, str):
-        return html.unescape(content)
+        return content
     texts = [c.get("text", "") for c in content or [] if isinstance(c, dict)]
-    return html.unescape(" ".join(t for t in texts if t))
+    return " ".join(t for t in texts if t)
 
 
 def earlier_questions(chat: list[dict]) -> list[str]:
-    return [user_text(m) for m in chat if m.get("role") == "user"]
+    """The questions asked so far, without the ones that were refused (too
+    long, empty): a follow-up must not be joined to a question nobody answered.
+
+    >>> refused = {"role": "assistant", "content": '<p class="notice">too long</p>'}
+    >>> answered = {"role": "assistant", "content": "b"}
+    >>> ask = [{"role": "user", "content": q} for q in ("A?", "B?")]
+    >>> earlier_questions([ask[0], refused, ask[1], answered])
+    ['B?']
+    >>> blocks = {"role": "assistant", "content": [{"type": "text", "text": refused["content"]}]}
+    >>> earlier_questions([ask[0], blocks])
+    []
+    """
+    questions = []
+    for i, m in enumerate(chat):
+        if m.get("role") != "user":
+            continue
+        reply = chat[i + 1] if i + 1 < len(chat) else None
+        if reply is not None and _text(reply).startswith(render.NOTICE_START):
+            continue
+        questions.append(user_text(m))
+    return questions
 
 
 def respond(
@@ -185,7 +210,9 @@ def build_demo(settings: Settings | None = None):
                 question = gr.Textbox(
                     label="Question",
                     placeholder="Ask in Swedish, Norwegian or English…",
-                    max_length=settings.max_question_chars,
+                    # No max_length: the browser would cut a pasted question
+                    # silently; the server says it is too long and keeps it
+                    # in the box to shorten.
                     submit_btn="Ask",
                     autofocus=True,
                     elem_id="question",

@@ -154,6 +154,12 @@ def test_a_huge_question_gets_a_clear_message(app_url):
     assert "2000" in _content(chat[-1]) or "2,000" in _content(chat[-1])
 
 
+def test_a_refused_question_is_not_what_a_follow_up_leans_on(app_url):
+    chat, _, _ = ask(app_url, "Lukashenko " * 500)
+    chat, panel, answer = ask(app_url, "And what did the EU do?", chat=chat)
+    assert answer["search_query"] == "And what did the EU do?"  # not joined to the refused one
+
+
 def test_ten_users_at_once_all_get_answers(app_url):
     from gradio_client import Client
 
@@ -246,6 +252,18 @@ def test_browser_shows_the_answer_with_highlighted_sources(browser, app_url):
     assert page.locator("#passages .hit").count() == 5
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
+    page.close()
+
+
+def test_browser_says_a_pasted_question_is_too_long_and_keeps_it(browser, app_url):
+    """The page used to cut a long paste at 2,000 characters without a word."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    long_question = "Why did Russia back Lukashenko? " * 100  # 3,200 characters
+    _ask_in_page(page, app_url, long_question)
+    notice = page.locator("#chat .notice").first
+    notice.wait_for(timeout=60_000)
+    assert "2000" in notice.inner_text() or "2,000" in notice.inner_text()
+    assert page.locator("#question textarea").input_value() == long_question
     page.close()
 
 
