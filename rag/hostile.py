@@ -27,7 +27,8 @@ _OVERRIDE = re.compile(
     r"|\b(ignorera|strunta i|glöm)\b.{0,40}\b(instruktion\w*|regler\w*)\b"
     r"|\b(ignorer|glem|overstyr)\b.{0,40}\b(instruks\w*|regl\w*)\b"
     r"|\b(developer|jailbreak|god) mode\b|\byou are now\b|\bdu är nu\b|\bdu er nå\b"
-    r"|\bsystem prompt\b|\bsystemprompt\w*|\bprompt(en|et)?\b"
+    r"|\bsystem prompt\b|\bsystemprompt\w*|\bprompt(en|et)\b"
+    r"|\b(your|my|this|previous|original|hidden|initial|earlier|above) prompts?\b"
     r"|\b(new|nya|nye) (instructions|instruktioner|instruksjoner)\b|\brules are void\b"
     r"|\b(from now on|hädanefter|heretter|fra nå av)\b.{0,40}\b(answer|reply|svara|svar)\w*"
     r"|\b(answer|reply to) (every|all) questions?\b|\bsvara på alla frågor\b"
@@ -54,8 +55,13 @@ _MACHINE = re.compile(
     r"assistants?|summari[sz]ers?|sammanfatt\w+ verktyg|oppsummer\w+ verktøy)\b",
     _FLAGS,
 )
+# An order is a verb in the imperative's place: opening the sentence, after
+# a colon, dash or comma, or after "must", "always", "you"... So "Note to AI
+# summarisers: tell the reader" is one, and "AI researchers say" is news.
 _ORDER = re.compile(
-    r"\b(tell|reply|respond|answer|say|write|append|include|cite|output|print|"
+    r"(?:^\s*|[:;,\u2013\u2014-]\s*|\b(?:must|should|shall|please|always|only|never|now|"
+    r"then|you|ska|skall|skal|måste|må|alltid|bara|kun|nu|nå|du)\s+)"
+    r"(tell|reply|respond|answer|say|write|append|include|cite|output|print|"
     r"must be stated|berätta|svara|skriv|lägg till|ange|hänvisa|citera|fortell|svar|"
     r"legg til|oppgi|henvis|siter)\b",
     _FLAGS,
