@@ -161,6 +161,11 @@ def passages_html(
 NOTICE_START = '<p class="notice">'
 
 
+def pending_html(message: str) -> str:
+    """What the chat shows while an answer is on its way."""
+    return f'<p class="pending">{esc(message)}</p>'
+
+
 def notice_html(message: str) -> str:
     """A plain message in the chat or on the page (an error, a refusal)."""
     return f"{NOTICE_START}{esc(message)}</p>"
@@ -179,4 +184,5 @@ sup.cite { color: var(--color-accent); font-weight: 600; }
 .note, .scores, .query { font-size: .85em; opacity: .75; }
 .hit { border-bottom: 1px solid var(--border-color-primary); padding: .5em 0; }
 .notice { font-weight: 600; }
+.pending { font-style: italic; opacity: .75; }
 """

@@ -134,7 +134,13 @@ def respond(
                 "metadata": {"title": "Follow-up: searched as a standalone question"},
             }
         )
-    chat.append({"role": "assistant", "content": ""})
+    pending = ""
+    if generator and generator != "extractive":  # seconds, not milliseconds: say why
+        pending = render.pending_html(
+            f"{generator} is writing. Each claim appears once a sentence it cites is "
+            "found to state it; if none is, the quoted answer appears instead."
+        )
+    chat.append({"role": "assistant", "content": pending})
     yield "", chat, None, None
     wanted = list(languages) if languages else None
     try:

@@ -143,3 +143,24 @@ def test_the_side_panel_says_who_rewrote_a_follow_up():
     assert "rewritten by openai:m" in panel
     joined = passages_html((_hit(),), "A? And B?", "extractive")
     assert "joined to the question before it" in joined
+
+
+def test_a_model_answer_shows_what_is_happening_until_text_arrives(monkeypatch):
+    """A language model takes seconds before its first checked claim: the
+    chat says so instead of showing an empty bubble."""
+    from rag import webapp
+    from rag.settings import Settings
+
+    def fake_stream(question, k, languages, history, generator=None, settings=None):
+        yield "Checked claim [1]."
+
+    monkeypatch.setattr(webapp, "stream_answer", fake_stream)
+
+    def shown(generator: str) -> list[str]:  # the answer bubble at each update
+        turns = webapp.respond(Settings(), None, None, "Why?", [], 5, None, generator)
+        return [chat[-1]["content"] for _, chat, _, _ in turns]
+
+    model = shown("openai:some-model")
+    assert 'class="pending"' in model[0] and "openai:some-model is writing" in model[0]
+    assert "Checked claim" in model[-1]
+    assert shown("extractive")[0] == ""  # 30 ms: nothing to explain
