@@ -119,23 +119,29 @@ def main() -> int:
             Retriever.score = (
                 variant(base, chunk_sentences, r.sentence_vectors, **kw) if kw else base
             )
-            rows: dict[str, list[bool]] = {}
-            missed = []
-            for q in questions:
-                top = r.retrieve(q.question, k=5)
-                hit = first_relevant_rank([h.text for h in top], q.key_phrases) is not None
-                cross = "cross-lingual" if q.cross_lingual(languages) else "same-language"
-                for subset in ("all", q.language, cross):
-                    rows.setdefault(subset, []).append(hit)
-                if not hit:
-                    missed.append(q.id)
+            print(table_row(name, r, questions, languages), flush=True)
             Retriever.score = base
-            cells = [
-                f"{sum(rows[s])}/{len(rows[s])}"
-                for s in ("all", "sv", "nb", "en", "same-language", "cross-lingual")
-            ]
-            print(f"| {name} | " + " | ".join(cells) + f" | {' '.join(missed)} |", flush=True)
     return 0
+
+
+def table_row(name: str, r: Retriever, questions, languages: dict[str, str]) -> str:
+    """One Markdown row: questions with a key-phrase passage in the top 5, per
+    subset, and the ids of those without."""
+    rows: dict[str, list[bool]] = {}
+    missed = []
+    for q in questions:
+        top = r.retrieve(q.question, k=5)
+        hit = first_relevant_rank([h.text for h in top], q.key_phrases) is not None
+        cross = "cross-lingual" if q.cross_lingual(languages) else "same-language"
+        for subset in ("all", q.language, cross):
+            rows.setdefault(subset, []).append(hit)
+        if not hit:
+            missed.append(q.id)
+    cells = [
+        f"{sum(rows[s])}/{len(rows[s])}"
+        for s in ("all", "sv", "nb", "en", "same-language", "cross-lingual")
+    ]
+    return f"| {name} | " + " | ".join(cells) + f" | {' '.join(missed)} |"
 
 
 if __name__ == "__main__":

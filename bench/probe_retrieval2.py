@@ -25,13 +25,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np  # noqa: E402
+from probe_retrieval import table_row  # noqa: E402
 
 from rag.fusion import calibrate  # noqa: E402
 from rag.ingest import build_index  # noqa: E402
 from rag.lexical import _WORD, _stopwords  # noqa: E402
-from rag.metrics import first_relevant_rank  # noqa: E402
 from rag.retrieval import DENSE_STD_FLOOR, LEXICAL_STD_FLOOR, Retriever, Scored  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from rag.testset import load_testset  # noqa: E402
@@ -112,22 +113,8 @@ def main() -> int:
         print("|---|---|---|---|---|---|---|---|")
         for name, kw in variants.items():
             Retriever.score = variant(base, r, **kw) if kw else base
-            rows: dict[str, list[bool]] = {}
-            missed = []
-            for q in questions:
-                top = r.retrieve(q.question, k=5)
-                hit = first_relevant_rank([h.text for h in top], q.key_phrases) is not None
-                cross = "cross-lingual" if q.cross_lingual(languages) else "same-language"
-                for subset in ("all", q.language, cross):
-                    rows.setdefault(subset, []).append(hit)
-                if not hit:
-                    missed.append(q.id)
+            print(table_row(name, r, questions, languages), flush=True)
             Retriever.score = base
-            cells = [
-                f"{sum(rows[s])}/{len(rows[s])}"
-                for s in ("all", "sv", "nb", "en", "same-language", "cross-lingual")
-            ]
-            print(f"| {name} | " + " | ".join(cells) + f" | {' '.join(missed)} |", flush=True)
     return 0
 
 
