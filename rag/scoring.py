@@ -198,18 +198,11 @@ def failure(
     if scores.get(f"passage_hit@{k}") == 0.0:  # None: nothing relevant to find
         return FAILURES[2]
     if q.key_facts and not scores.get("key_fact"):
-        cited = [
-            c for c in result.citations if _relevant(c.get("chunk_id"), c.get("passage", ""), q)
-        ]
+        # The answer's passages are the top of the ranking, already labelled.
+        relevant = {r.chunk_id for r in result.retrieved if r.relevant}
+        cited = any(c.get("chunk_id") in relevant for c in result.citations)
         return FAILURES[4] if cited else FAILURES[3]
     return None
-
-
-def _relevant(chunk_id: str | None, passage: str, q: TestQuestion) -> bool:
-    """A passage counts as relevant: one of the gold passages, or holding a key phrase."""
-    if chunk_id is not None and chunk_id in q.gold_passages:
-        return True
-    return metrics.first_relevant_rank([passage], q.key_phrases) is not None
 
 
 def subsets(result: QuestionResult) -> list[str]:

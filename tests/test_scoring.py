@@ -391,13 +391,15 @@ def test_failure_cited_a_relevant_passage_but_missed_the_key_fact() -> None:
     its sentences: a selection problem, not a citation one."""
     q = _question(gold_ids=("a",), key_phrases=("detained 774",), key_facts=("774",))
     passage = "Police said they detained 774 people. More than 100,000 marched."
-    cite = {"n": 1, "doc_id": "a", "chunk_id": "c1", "sentence": "More than 100,000 marched."}
-    fields = {"retrieved": _retrieved([True]), "answer": "More than 100,000 marched. [1]"}
+    cite = {"n": 1, "doc_id": "a", "chunk_id": "c0", "sentence": "More than 100,000 marched."}
+    # c0 is labelled relevant in the ranking, c1 is not.
+    fields = {"retrieved": _retrieved([True, False]), "answer": "More than 100,000 marched. [1]"}
     assert _failure(q, citations=({**cite, "passage": passage},), **fields) == FAILURES[4]
-    other = {**cite, "passage": "More than 100,000 marched."}
+    other = {**cite, "chunk_id": "c1", "passage": "More than 100,000 marched."}
     assert _failure(q, citations=(other,), **fields) == FAILURES[3]
-    by_id = _question(gold_ids=("a",), gold_passages=("c1",), key_facts=("774",))
-    assert _failure(by_id, citations=(other,), **fields) == FAILURES[4]
+    # Relevance is the ranking's label (key phrase or gold passage), not the text.
+    by_id = {**cite, "passage": "More than 100,000 marched."}
+    assert _failure(q, citations=(by_id,), **fields) == FAILURES[4]
 
 
 def test_failure_none_when_retrieved_and_stated() -> None:
