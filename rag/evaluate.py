@@ -55,16 +55,20 @@ def evaluate_testset(
     chunk_texts = [c.text for c in index.chunks]
     chunk_ids = [c.id for c in index.chunks]
     article_languages = {a.id: a.language for a in index.articles.values()}
+    # Each question's key phrases against every passage, once: the labels
+    # serve both the label check and the relevance of the ranking.
+    phrase_matches = {}
+    for q in questions:
+        labels = relevance_labels(chunk_texts, q.key_phrases)
+        phrase_matches[q.id] = frozenset(c for c, hit in zip(chunk_ids, labels, strict=True) if hit)
     problems = scoring.label_problems(
-        questions, set(article_languages), set(chunk_ids), chunk_texts
+        questions, set(article_languages), set(chunk_ids), phrase_matches
     )
     for problem in problems:
         log.warning("%s: %s", path, problem)
 
     def relevant(q) -> tuple[frozenset[str], int]:
-        labels = relevance_labels(chunk_texts, q.key_phrases)
-        ids = {cid for cid, hit in zip(chunk_ids, labels, strict=True) if hit}
-        ids |= set(q.gold_passages)
+        ids = phrase_matches[q.id] | set(q.gold_passages)
         return frozenset(ids), len(ids)
 
     def bar(items):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 from rag import metrics
@@ -284,13 +284,15 @@ def label_problems(
     questions: Sequence[TestQuestion],
     article_ids: set[str],
     chunk_ids: set[str],
-    chunk_texts: Sequence[str],
+    phrase_matches: Mapping[str, frozenset[str]],
 ) -> list[str]:
     """Gold labels that cannot match anything in the index, as messages: a
     typo there would silently score 0 (or "–") instead of measuring.
+    `phrase_matches` holds, per question id, the passages holding one of its
+    key phrases.
 
     >>> q = TestQuestion("q1", "Q?", "en", gold_ids=("a", "zz"), key_phrases=("nope",))
-    >>> label_problems([q], {"a"}, {"c1"}, ["some text"])
+    >>> label_problems([q], {"a"}, {"c1"}, {"q1": frozenset()})
     ["q1: gold article 'zz' is not in the index", "q1: no passage holds a key phrase ('nope')"]
     """
     problems = []
@@ -301,7 +303,7 @@ def label_problems(
         for passage in q.gold_passages:
             if passage not in chunk_ids:
                 problems.append(f"{q.id}: gold passage {passage!r} is not in the index")
-        if q.key_phrases and not any(metrics.relevance_labels(chunk_texts, q.key_phrases)):
+        if q.key_phrases and not phrase_matches.get(q.id):
             shown = ", ".join(repr(p) for p in q.key_phrases)
             problems.append(f"{q.id}: no passage holds a key phrase ({shown})")
     return problems
