@@ -76,25 +76,20 @@ def numbers(text: str) -> set[str]:
     """
     found = set()
     for m in _NUMBER.finditer(text):
-        whole, _, decimals = _split_decimal(m.group(0), m.group("sep"))
+        whole, decimals = _split_decimal(m.group(0), m.group("sep"))
         whole = whole.lstrip("0") or "0"
         decimals = decimals.rstrip("0")
         found.add(f"{whole}.{decimals}" if decimals else whole)
     return found
 
 
-def _split_decimal(written: str, sep: str | None) -> tuple[str, str, str]:
-    """(whole digits, decimal mark, decimal digits) of one matched number."""
-    if sep:
-        body, mark, decimals = written, "", ""
-        last = max(written.rfind("."), written.rfind(","))
-        if last >= 0 and written[last] != sep:  # a different mark ends it: decimals
-            body, mark, decimals = written[:last], written[last], written[last + 1 :]
-        return re.sub(r"\D", "", body), mark, decimals
+def _split_decimal(written: str, sep: str | None) -> tuple[str, str]:
+    """(whole digits, decimal digits) of one matched number: its last "." or
+    ",", unless that is the thousands separator `sep`, starts the decimals."""
     last = max(written.rfind("."), written.rfind(","))
-    if last < 0:
-        return written, "", ""
-    return written[:last], written[last], written[last + 1 :]
+    if last >= 0 and written[last] != sep:
+        return re.sub(r"\D", "", written[:last]), written[last + 1 :]
+    return re.sub(r"\D", "", written), ""
 
 
 def names(text: str) -> set[str]:

@@ -22,7 +22,7 @@ from rag import render
 from rag.answer import stream_answer
 from rag.conversation import standalone_query
 from rag.errors import RagError
-from rag.generation import available, check_spec
+from rag.generation import EXTRACTIVE, available, check_spec
 from rag.query import validate_question
 from rag.records import Answer
 from rag.retrieval import Retriever, get_retriever
@@ -135,7 +135,7 @@ def respond(
             }
         )
     pending = ""
-    if generator and generator != "extractive":  # seconds, not milliseconds: say why
+    if generator and generator != EXTRACTIVE:  # seconds, not milliseconds: say why
         pending = render.pending_html(
             f"{generator} is writing. Each claim appears once a sentence it cites is "
             "found to state it; if none is, the quoted answer appears instead."
