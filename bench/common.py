@@ -12,6 +12,8 @@ It owns:
     figure (`load_probe`, `other_load`);
   - latency statistics in milliseconds (`stats_ms`) and the dev-set questions
     (`dev_questions`);
+  - a retriever on a fresh index of seeds/ in a temporary directory
+    (`seed_retriever`), for the probes and tuning scripts;
   - writing the JSON output (`write_json`) and SIGTERM handling (`exit_on_sigterm`).
 
 The scripts put bench/ on sys.path and `import common`. It imports nothing from rag at
@@ -20,6 +22,7 @@ module level; `use_project` puts ROOT on sys.path for the functions that need ra
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -28,6 +31,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -186,3 +190,19 @@ def dev_questions(n: int, distinct: bool = False) -> list[str]:
         out.append(f"{base[i % len(base)]} ({i // len(base) + 2})")
         i += 1
     return out[:n]
+
+
+@contextlib.contextmanager
+def seed_retriever():
+    """A `Retriever` on a fresh index of seeds/ with the default settings,
+    built in a temporary directory that is removed afterwards."""
+    use_project()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from rag.ingest import build_index
+    from rag.retrieval import Retriever
+    from rag.settings import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(root=ROOT, index_dir=Path(tmp))
+        build_index(settings)
+        yield Retriever.open(settings)

@@ -14,21 +14,19 @@ language's whole background instead of its top 10; mixing in pooled
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np  # noqa: E402
+from common import seed_retriever  # noqa: E402
 
 from rag.fusion import calibrate  # noqa: E402
-from rag.ingest import build_index  # noqa: E402
 from rag.metrics import first_relevant_rank  # noqa: E402
 from rag.retrieval import DENSE_STD_FLOOR, LEXICAL_STD_FLOOR, Retriever, Scored  # noqa: E402
-from rag.settings import Settings  # noqa: E402
 from rag.testset import load_testset  # noqa: E402
 
 
@@ -88,12 +86,8 @@ def variant(base, chunk_sentences, sentence_vectors, **kw):
 
 
 def main() -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     questions = [q for q in load_testset(ROOT / "tests/data/dev.jsonl") if q.answerable]
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(root=ROOT, index_dir=Path(tmp))
-        build_index(settings)
-        r = Retriever.open(settings)
+    with seed_retriever() as r:
         sentences = r.index.sentences
         chunk_sentences = [
             [

@@ -17,9 +17,7 @@ Variants, each re-scoring the shipped candidates:
 from __future__ import annotations
 
 import math
-import os
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -28,13 +26,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np  # noqa: E402
+from common import seed_retriever  # noqa: E402
 from probe_retrieval import table_row  # noqa: E402
 
 from rag.fusion import calibrate  # noqa: E402
-from rag.ingest import build_index  # noqa: E402
 from rag.lexical import _WORD, _stopwords  # noqa: E402
 from rag.retrieval import DENSE_STD_FLOOR, LEXICAL_STD_FLOOR, Retriever, Scored  # noqa: E402
-from rag.settings import Settings  # noqa: E402
 from rag.testset import load_testset  # noqa: E402
 
 QUESTION_WORDS = {
@@ -96,12 +93,8 @@ def variant(base, r, **kw):
 
 
 def main() -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     questions = [q for q in load_testset(ROOT / "tests/data/dev.jsonl") if q.answerable]
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(root=ROOT, index_dir=Path(tmp))
-        build_index(settings)
-        r = Retriever.open(settings)
+    with seed_retriever() as r:
         languages = {a.id: a.language for a in r.index.articles.values()}
         base = Retriever.score
         variants: dict[str, dict] = {"shipped": {}}

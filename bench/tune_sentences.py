@@ -12,19 +12,17 @@ top 3, for each way of embedding sentences.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import seed_retriever  # noqa: E402
 
 from rag.chunking import passage_text  # noqa: E402
-from rag.ingest import build_index  # noqa: E402
 from rag.metrics import first_relevant_rank  # noqa: E402
-from rag.retrieval import Retriever  # noqa: E402
-from rag.settings import Settings  # noqa: E402
 from rag.testset import load_testset  # noqa: E402
 
 VARIANTS = {
@@ -34,12 +32,8 @@ VARIANTS = {
 
 
 def main() -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     questions = [q for q in load_testset(ROOT / "tests/data/dev.jsonl") if q.answerable]
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(root=ROOT, index_dir=Path(tmp))
-        build_index(settings)
-        retriever = Retriever.open(settings)
+    with seed_retriever() as retriever:
         index = retriever.index
         sentences = index.sentences
         print(f"{len(questions)} answerable dev questions, {len(sentences)} sentences\n")
