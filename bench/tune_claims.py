@@ -55,7 +55,7 @@ def cited(retriever, hit) -> CitedPassage:
         text=hit.text,
         language=hit.language,
         sentences=tuple(s.text for s, _ in pairs),
-        vectors=np.array([v for _, v in pairs]) if pairs else np.zeros((0, retriever.index.dim)),
+        vectors=np.array([v for _, v in pairs]) if pairs else np.zeros((0, retriever.dim)),
     )
 
 

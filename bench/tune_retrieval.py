@@ -28,7 +28,7 @@ from rag.ingest import build_index  # noqa: E402
 from rag.metrics import article_recall, first_relevant_rank  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 from rag.settings import Settings  # noqa: E402
-from rag.store import load_index  # noqa: E402
+from rag.store import Snapshot  # noqa: E402
 from rag.testset import load_testset  # noqa: E402
 
 FUSIONS = {
@@ -46,8 +46,12 @@ FUSIONS = {
 }
 
 
+def _articles(retriever: Retriever):
+    return [(s, stored.article) for s, stored in retriever.snapshot.iter_articles()]
+
+
 def evaluate(retriever: Retriever, questions, k: int) -> dict[str, dict[str, float]]:
-    languages = {a.id: a.language for a in retriever.index.articles.values()}
+    languages = {a.id: a.language for _, a in _articles(retriever)}
     rows: dict[str, list[tuple[float, float, float]]] = {}
     for q in questions:
         top = retriever.retrieve(q.question, k=k)  # what a user of k hits sees
@@ -87,8 +91,8 @@ def explain_misses(retriever: Retriever, questions, k: int) -> None:
         order = list(scored.order())
         row = None
         for lang in retriever.languages:
-            mine = [j for j in order if retriever.chunk_languages[scored.ids[j]] == lang]
-            texts = [retriever.index.chunks[int(scored.ids[j])].text for j in mine]
+            mine = [j for j in order if scored.groups[j] == lang]
+            texts = [c.text for c, _ in scored.snapshot.chunks_of(scored.ids[mine])]
             rank = first_relevant_rank(texts, q.key_phrases)
             if rank and (row is None or rank < row[1]):
                 j = mine[rank - 1]
@@ -131,10 +135,10 @@ def main() -> int:
             )
             report = build_index(settings)
             embedder = make_embedder(settings.embedder, settings.resolved_threads())
-            index = load_index(settings.index_path, embedder.id)
+            snapshot = Snapshot.open(settings.index_path)
             for name in args.fusions.split(","):
                 tuned = replace(settings, **FUSIONS[name])
-                result = evaluate(Retriever(index, embedder, tuned), questions, args.k)
+                result = evaluate(Retriever(snapshot, embedder, tuned), questions, args.k)
                 cells = [
                     f"{result[s]['hit']:.2f} / {result[s]['mrr']:.2f} / {result[s]['recall']:.2f}"
                     if s in result

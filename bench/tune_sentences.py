@@ -34,13 +34,15 @@ VARIANTS = {
 def main() -> int:
     questions = [q for q in load_testset(ROOT / "tests/data/dev.jsonl") if q.answerable]
     with seed_retriever() as retriever:
-        index = retriever.index
-        sentences = index.sentences
+        articles, sentences = {}, []
+        for _, stored in retriever.snapshot.iter_articles():
+            articles[stored.article.id] = stored.article
+            sentences += retriever.snapshot.sentences(stored.article.id)[1]
         print(f"{len(questions)} answerable dev questions, {len(sentences)} sentences\n")
         print("| sentence embedded as | key-phrase sentence 1st | in top 3 |")
         print("|---|---|---|")
         for name, recipe in VARIANTS.items():
-            texts = [recipe(index.articles[s.doc_id].title, s.text) for s in sentences]
+            texts = [recipe(articles[s.doc_id].title, s.text) for s in sentences]
             vectors = retriever.embedder.embed_documents(texts)
             first = top3 = 0
             for q in questions:

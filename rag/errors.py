@@ -33,6 +33,13 @@ class IndexInvalidError(RagError):
     exit_code = 3
 
 
+class IndexBusyError(RagError):
+    """Another process is writing to the index (an ingest, add, remove or
+    compaction); only one may at a time."""
+
+    exit_code = 7
+
+
 class IngestError(RagError):
     """Nothing could be ingested (no readable articles)."""
 

@@ -51,10 +51,12 @@ def evaluate_testset(
             raise UsageError(f"{path}: question {q.id}: {exc}") from None
     k = settings.k if k is None else k
     retriever = get_retriever(settings)
-    index = retriever.index
-    chunk_texts = [c.text for c in index.chunks]
-    chunk_ids = [c.id for c in index.chunks]
-    article_languages = {a.id: a.language for a in index.articles.values()}
+    snapshot = retriever.snapshot
+    chunk_ids, chunk_texts = [], []
+    for chunk_id, _, text in snapshot.iter_chunks():
+        chunk_ids.append(chunk_id)
+        chunk_texts.append(text)
+    article_languages = {s.article.id: s.article.language for _, s in snapshot.iter_articles()}
     # Each question's key phrases against every passage, once: the labels
     # serve both the label check and the relevance of the ranking.
     phrase_matches = {}
@@ -93,7 +95,7 @@ def evaluate_testset(
         "k": k,
         "generator": generator,
         "embedder": retriever.embedder.id,
-        "index": str(index.path),
+        "index": f"{snapshot.root} (commit {snapshot.commit.generation})",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "label_problems": problems,
     }

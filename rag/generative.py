@@ -52,16 +52,15 @@ def sentences_of(retriever: Retriever, hit: Hit) -> list[tuple[Sentence, np.ndar
     with their vectors from ingest. Suspect sentences (`rag.hostile`: orders
     to a machine reader, forged frames, links, markup) are left out: an
     article can be read, never obeyed."""
-    index = retriever.index
-    positions = retriever.sentences_of(hit.doc_id)
-    spans = tuple((index.sentences[i].start, index.sentences[i].end) for i in positions)
-    flags = flag_sentences(index.articles[hit.doc_id].text, spans)
+    found = retriever.article_sentences(hit.doc_id)
+    if found is None:  # removed since it was retrieved
+        return []
+    article, sentences, vectors = found
+    flags = flag_sentences(article.text, tuple((s.start, s.end) for s in sentences))
     return [
-        (index.sentences[i], retriever.sentence_vectors[i])
-        for i, flag in zip(positions, flags, strict=True)
-        if flag is None
-        and hit.start <= index.sentences[i].start
-        and index.sentences[i].end <= hit.end
+        (sentence, vectors[i])
+        for i, (sentence, flag) in enumerate(zip(sentences, flags, strict=True))
+        if flag is None and hit.start <= sentence.start and sentence.end <= hit.end
     ]
 
 

@@ -1,9 +1,14 @@
-"""The ingest pipeline: files -> cleaned articles -> chunks -> vectors -> index.
+"""The ingest pipeline: files -> cleaned articles -> passages, sentences, vectors -> index.
 
-`prepare_articles` is pure apart from language detection; `build_index` does
-the I/O: reads the seeds directory, embeds, and saves a new build atomically.
-Passages whose text did not change since the current build reuse its vectors
-instead of being embedded again.
+`build_index` (`rag ingest`) keeps the index in step with a folder: files
+whose size and modification time are unchanged are not even read; changed
+files are read and only their new or edited articles are cleaned, embedded
+and stored; articles whose file is gone are removed (`rag.sync` decides).
+`add_files` (`rag add`) and `add_documents` store articles from anywhere,
+replacing any with the same id; `remove_articles` (`rag remove`) deletes by
+id. Each change is committed atomically (`rag.store.writer`); a large ingest
+commits every `SEGMENT_CHUNKS` passages, so an interrupted one keeps what it
+finished and the next run resumes after it.
 """
 
 from __future__ import annotations
@@ -11,8 +16,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +25,16 @@ import numpy as np
 from rag.chunking import article_sentences, chunk_article, passage_text
 from rag.clean import clean_article, fallback_title
 from rag.embedding import Embedder, make_embedder
-from rag.errors import IngestError, RagError, UsageError
+from rag.errors import IndexInvalidError, IndexMissingError, IngestError, UsageError
 from rag.language import UNKNOWN, detect_language, normalize_code
-from rag.lexical import LexicalIndex
+from rag.lexical import tokenize
 from rag.loaders import Skipped, list_files, read_file
-from rag.records import Article, Chunk, Document
+from rag.records import Article, Document
 from rag.settings import Settings
-from rag.store import IndexContents, load_index, save_index
+from rag.store.build import NewArticle, Origin
+from rag.store.commit import read_current
+from rag.store.writer import IndexWriter
+from rag.sync import FileStamp, Indexed, files_to_read, plan_file, raw_hash, under, vanished
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +44,46 @@ log = logging.getLogger(__name__)
 PASSAGE_RECIPE = "title+text/1"
 SENTENCE_RECIPE = "text/1"
 EMBED_BATCH = 32
+# Passages per segment while ingesting: each is committed on its own, so an
+# interrupted ingest keeps what it finished.
+SEGMENT_CHUNKS = 20_000
 
 
 @dataclass(frozen=True)
 class IngestReport:
-    build: Path
-    files: int
-    articles: int
+    """What one change did, and what the index holds afterwards."""
+
+    index: Path
+    generation: int  # the commit now current
+    files: int  # article files found (or given)
+    read: int  # files read: new or changed since the last ingest
+    articles: int  # live articles in the index afterwards
     chunks: int
     sentences: int
-    embedded: int  # texts (passages and sentences) embedded in this run
-    reused: int  # texts whose vectors came from the previous build
+    added: int  # new articles stored
+    updated: int  # articles replaced by an edited version
+    removed: int  # articles deleted
+    unchanged: int  # articles left as they were
+    embedded: int  # texts (passages and sentences) embedded
+    reused: int  # texts whose vectors came from an earlier version of their article
     skipped: tuple[Skipped, ...]
-    languages: dict[str, int]
+    languages: dict[str, int]  # live articles per language
+    merges: int  # segments merges the policy made
     seconds: float
+
+
+def build_settings(settings: Settings) -> dict:
+    """The settings an index is built with: what it takes for two ingests'
+    passages and vectors to mix."""
+    return {
+        "chunk_chars": settings.chunk_chars,
+        "chunk_overlap_sentences": settings.chunk_overlap_sentences,
+        "passage": PASSAGE_RECIPE,
+        "sentence": SENTENCE_RECIPE,
+    }
+
+
+# ---------------------------------------------------------------- preparing
 
 
 def prepare_articles(documents: Iterable[Document]) -> tuple[list[Article], list[Skipped]]:
@@ -59,52 +93,266 @@ def prepare_articles(documents: Iterable[Document]) -> tuple[list[Article], list
     skipped: list[Skipped] = []
     seen: set[str] = set()
     for doc in documents:
-        cleaned = clean_article(doc.text, title=doc.title)
-        if not cleaned.text.strip():
+        article = prepare_article(doc)
+        if article is None:
             skipped.append(_skip(doc.source, "has no article text after cleaning"))
             continue
         if doc.id in seen:
             skipped.append(_skip(doc.source, f"repeats the article id {doc.id!r}"))
             continue
         seen.add(doc.id)
-        language = normalize_code(doc.language) if doc.language else UNKNOWN
-        if language == UNKNOWN:
-            language = detect_language(cleaned.text)
-        articles.append(
-            Article(
-                id=doc.id,
-                title=cleaned.title or fallback_title(cleaned.text),
-                text=cleaned.text,
-                language=language,
-                date=doc.date or cleaned.date,
-                source=doc.source,
-                url=doc.url,
-            )
-        )
+        articles.append(article)
     return articles, skipped
 
 
-def chunk_articles(articles: Iterable[Article], settings: Settings) -> list[Chunk]:
-    """All chunks, each language's together (articles keep their order within
-    a language): a per-language search then scans one slice of the vectors."""
+def prepare_article(doc: Document) -> Article | None:
+    """The cleaned article, or None when nothing is left after cleaning."""
+    cleaned = clean_article(doc.text, title=doc.title)
+    if not cleaned.text.strip():
+        return None
+    language = normalize_code(doc.language) if doc.language else UNKNOWN
+    if language == UNKNOWN:
+        language = detect_language(cleaned.text)
+    return Article(
+        id=doc.id,
+        title=cleaned.title or fallback_title(cleaned.text),
+        text=cleaned.text,
+        language=language,
+        date=doc.date or cleaned.date,
+        source=doc.source,
+        url=doc.url,
+    )
+
+
+def chunk_articles(articles: Iterable[Article], settings: Settings) -> list:
+    """All chunks, each language's together (for benchmarks and probes)."""
+    ordered = sorted(articles, key=lambda a: a.language)
     return [
-        chunk
-        for article in _by_language(articles)
-        for chunk in chunk_article(article, settings.chunk_chars, settings.chunk_overlap_sentences)
+        c
+        for a in ordered
+        for c in chunk_article(a, settings.chunk_chars, settings.chunk_overlap_sentences)
     ]
 
 
-def _by_language(articles: Iterable[Article]) -> list[Article]:
-    ordered = sorted(enumerate(articles), key=lambda pair: (pair[1].language, pair[0]))
-    return [article for _, article in ordered]
+# ---------------------------------------------------------------- the session
+
+
+@dataclass
+class _Tally:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    embedded: int = 0
+    reused: int = 0
+    read: int = 0
+    merges: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+class _Session:
+    """One change under the writer lock: articles to store are prepared,
+    embedded (reusing the vectors of their earlier versions) and written a
+    segment at a time, each with the deletions it implies, one commit each."""
+
+    def __init__(
+        self,
+        writer: IndexWriter,
+        embedder: Embedder,
+        chunking: dict,
+        operation: str,
+        progress: bool,
+    ) -> None:
+        self.writer = writer
+        self.embedder = embedder
+        self.chunking = chunking
+        self.operation = operation
+        self.progress = progress
+        self.tally = _Tally()
+        self._pending: list[tuple[Article, Origin]] = []
+        self._pending_chunks = 0
+        self._deletes: list[str] = []  # articles removed
+        self._replaces: list[str] = []  # articles stored again in a new version
+
+    def store(self, article: Article, origin: Origin, replaces: bool) -> None:
+        if replaces:
+            self._replaces.append(article.id)
+        self._pending.append((article, origin))
+        self._pending_chunks += max(1, len(article.text) // max(1, self.chunking["chunk_chars"]))
+        if self._pending_chunks >= SEGMENT_CHUNKS:
+            self.flush()
+
+    def delete(self, doc_ids: Iterable[str]) -> None:
+        self._deletes.extend(doc_ids)
+
+    def empties(self, live: int) -> bool:
+        """True when flushing would leave the index without articles."""
+        return not self._pending and len(set(self._deletes)) >= live
+
+    def flush(self) -> None:
+        """Write what is pending as one segment, with its deletions, and commit."""
+        items = self._new_articles([a for a, _ in self._pending], [o for _, o in self._pending])
+        removals = [d for d in dict.fromkeys(self._deletes) if d not in set(self._replaces)]
+        missing = set(self.writer.delete(removals))
+        self.tally.removed += len(removals) - len(missing)
+        self.writer.delete(dict.fromkeys(self._replaces))
+        self.writer.add(items, self.embedder.dim)
+        self._pending, self._pending_chunks = [], 0
+        self._deletes, self._replaces = [], []
+        result = self.writer.commit(self.operation)
+        if result is not None:
+            self.tally.merges += result.merges
+
+    def _new_articles(self, articles: list[Article], origins: list[Origin]) -> list[NewArticle]:
+        chars, overlap = self.chunking["chunk_chars"], self.chunking["chunk_overlap_sentences"]
+        chunked = [chunk_article(a, chars, overlap) for a in articles]
+        sentences = [article_sentences(a) for a in articles]
+        passages = [
+            [passage_text(a.title, c.text) for c in chunks]
+            for a, chunks in zip(articles, chunked, strict=True)
+        ]
+        texts = [t for group in passages for t in group] + [
+            s.text for group in sentences for s in group
+        ]
+        previous = self._previous_vectors(articles)
+        vectors, embedded = embed_texts(self.embedder, texts, previous, self.progress)
+        self.tally.embedded += embedded
+        self.tally.reused += len(texts) - embedded
+        n_passages = sum(len(group) for group in passages)
+        passage_vectors, sentence_vectors = vectors[:n_passages], vectors[n_passages:]
+        out, p, s = [], 0, 0
+        for a, origin, chunks, group, sents in zip(
+            articles, origins, chunked, passages, sentences, strict=True
+        ):
+            tokens = tuple(tuple(tokenize(text, a.language) or [""]) for text in group)
+            out.append(
+                NewArticle(
+                    article=a,
+                    chunks=tuple(chunks),
+                    chunk_vectors=passage_vectors[p : p + len(chunks)],
+                    sentences=tuple(sents),
+                    sentence_vectors=sentence_vectors[s : s + len(sents)],
+                    tokens=tokens,
+                    origin=origin,
+                )
+            )
+            p, s = p + len(chunks), s + len(sents)
+        return out
+
+    def _previous_vectors(self, articles: Sequence[Article]) -> dict[str, np.ndarray]:
+        """Vectors of the earlier versions of these articles, by text: an
+        edited article re-embeds only the passages and sentences that changed."""
+        snapshot = self.writer.snapshot
+        if snapshot is None or self.writer._drop_all:
+            return {}
+        table: dict[str, np.ndarray] = {}
+        for article in articles:
+            found = snapshot.stored_article(article.id)
+            if found is None:
+                continue
+            s, stored = found
+            segment = snapshot.segments[s]
+            c0, c1 = stored.chunks
+            chunks = segment.chunks(list(range(c0, c1)))
+            vectors = segment.read_vectors(c0, c1)
+            for (_, chunk), vector in zip(chunks, vectors, strict=True):
+                table[text_key(passage_text(stored.article.title, chunk.text))] = vector
+            sentences, sentence_vectors = segment.sentences(stored)
+            for sentence, vector in zip(sentences, sentence_vectors, strict=True):
+                table[text_key(sentence.text)] = np.array(vector)
+        return table
+
+
+def embed_texts(
+    embedder: Embedder,
+    texts: Sequence[str],
+    previous: dict[str, np.ndarray],
+    progress: bool = False,
+    same_as: dict[int, int] | None = None,
+) -> tuple[np.ndarray, int]:
+    """One vector per text; texts in `previous` (by `text_key`) and repeats
+    are embedded once or not at all. Text i in `same_as` is not embedded: it
+    takes the vector of text `same_as[i]` (see `single_sentence_passages`).
+    Returns (vectors, texts embedded); texts in `same_as` are neither
+    embedded nor taken from `previous`."""
+    same_as = same_as or {}
+    if any(j in same_as or not 0 <= j < len(texts) for j in same_as.values()):
+        raise ValueError("same_as must point at texts that are embedded themselves")
+    keys = [text_key(t) for t in texts]
+    first: dict[str, int] = {}  # each distinct new text, embedded once
+    for i, key in enumerate(keys):
+        if i not in same_as and key not in previous and key not in first:
+            first[key] = i
+    todo = list(first.values())
+    fresh: dict[str, np.ndarray] = {}
+    with _bar(len(todo), progress, "embedding", "text") as bar:
+        for start in range(0, len(todo), EMBED_BATCH):
+            batch = todo[start : start + EMBED_BATCH]
+            vectors = embedder.embed_documents([texts[i] for i in batch])
+            for i, vector in zip(batch, vectors, strict=True):
+                fresh[keys[i]] = vector
+            bar.update(len(batch))
+    dim = embedder.dim
+    if not keys:
+        return np.zeros((0, dim), np.float32), 0
+    table = {**previous, **fresh}
+    rows = [table[keys[same_as.get(i, i)]] for i in range(len(keys))]
+    return np.stack(rows).astype(np.float32), len(todo)
+
+
+def single_sentence_passages(
+    chunked: Sequence[Sequence], sentences: Sequence[Sequence]
+) -> dict[int, int]:
+    """`same_as` for `embed_texts` over the texts ingest embeds: every
+    article's passages, then every article's sentences (`chunked[a]` and
+    `sentences[a]` hold article a's chunks and sentences, in that order).
+    A sentence that is a whole chunk by itself takes that passage's vector
+    (its title, a line break, the sentence) instead of being embedded alone:
+    every dev-set score was unchanged, and it saves about 6% of the
+    tokens ingest embeds (bench/bench_ingest.py, "single").
+
+    >>> from rag.records import Chunk, Sentence
+    >>> chunks = [[Chunk("c1", "d", 0, 9, "One. Two."), Chunk("c2", "d", 10, 16, "Three.")]]
+    >>> sents = [[Sentence("s1", "d", 0, 4, "One."), Sentence("s2", "d", 5, 9, "Two."),
+    ...           Sentence("s3", "d", 10, 16, "Three.")]]
+    >>> single_sentence_passages(chunks, sents)  # text 4 ("Three.") is passage 1
+    {4: 1}
+    """
+    passages = sum(len(group) for group in chunked)
+    same: dict[int, int] = {}
+    p, s = 0, passages
+    for chunks, sents in zip(chunked, sentences, strict=True):
+        whole = {(c.start, c.end): p + i for i, c in enumerate(chunks)}
+        for i, sentence in enumerate(sents):
+            passage = whole.get((sentence.start, sentence.end))
+            if passage is not None:
+                same[s + i] = passage
+        p, s = p + len(chunks), s + len(sents)
+    return same
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- the operations
 
 
 def build_index(
-    settings: Settings, progress: bool = False, embedder: Embedder | None = None
+    settings: Settings,
+    progress: bool = False,
+    embedder: Embedder | None = None,
+    wait: float | None = None,
+    rebuild: bool = False,
 ) -> IngestReport:
-    """Read every article under the seeds directory and make a new current build.
+    """Bring the index in step with the articles folder (`rag ingest`).
 
-    `embedder` defaults to the one `settings.embedder` names.
+    New and edited articles are stored, articles whose file is gone are
+    removed, and unchanged files are not read. An index built with another
+    embedder or other chunking settings, or one that cannot be read, is
+    rebuilt; `rebuild` rebuilds in any case, embedding everything again (for
+    an index `rag verify` found damaged). `wait`: seconds to wait for another
+    writer (None: as long as it takes; 0: refuse at once).
 
     Example::
 
@@ -115,116 +363,285 @@ def build_index(
     seeds = settings.seeds_path
     if not seeds.is_dir():
         raise UsageError(f"the articles directory {seeds} does not exist")
-    files = list_files(seeds)
-    documents: list[Document] = []
-    skipped: list[Skipped] = []
-    for path in _progress(files, progress, "reading", "file"):
-        docs, skips = read_file(path, seeds)
-        documents += docs
-        skipped += skips
-    articles, more_skips = prepare_articles(documents)
-    skipped += more_skips
-    if not articles:
-        raise IngestError(
-            f"no readable articles in {seeds} ({len(files)} files found, {len(skipped)} skipped); "
-            "add .txt, .md or .jsonl files"
-        )
-    chunks = chunk_articles(articles, settings)
-    titles = {a.id: a.title for a in articles}
-    passages = [passage_text(titles[c.doc_id], c.text) for c in chunks]
-    sentences = [s for a in _by_language(articles) for s in article_sentences(a)]
-
     embedder = embedder or make_embedder(settings.embedder, settings.resolved_threads())
-    build_settings = {
-        "chunk_chars": settings.chunk_chars,
-        "chunk_overlap_sentences": settings.chunk_overlap_sentences,
-        "passage": PASSAGE_RECIPE,
-        "sentence": SENTENCE_RECIPE,
-    }
-    previous = _previous_vectors(settings, embedder.id, build_settings)
-    # Passages and sentences in one pass: one progress bar, one reuse table.
-    both, embedded = _embed(embedder, passages + [s.text for s in sentences], previous, progress)
-    vectors, sentence_vectors = both[: len(passages)], both[len(passages) :]
-    languages = [a.language for a in articles]
-    by_doc = {a.id: a.language for a in articles}
-    lexical = LexicalIndex.build(passages, [by_doc[c.doc_id] for c in chunks])
-    build = save_index(
+    folder = str(seeds.resolve())
+    files = list_files(seeds)
+    listing = [_stamp(p) for p in files]
+    chunking = build_settings(settings)
+    with IndexWriter.open(
         settings.index_path,
-        IndexContents(
-            tuple(articles),
-            tuple(chunks),
-            vectors,
-            lexical,
-            embedder.id,
-            build_settings,
-            tuple(sentences),
-            sentence_vectors,
-        ),
-    )
+        embedder.id,
+        embedder.dim,
+        chunking,
+        "rag ingest",
+        wait,
+        rebuild=True,
+        fresh=rebuild,
+    ) as writer:
+        session = _Session(writer, embedder, chunking, "ingest", progress)
+        indexed = _indexed(writer)
+        by_id = {i.doc_id: i for i in indexed}
+        by_file: dict[str, list[Indexed]] = {}
+        for item in indexed:
+            by_file.setdefault(item.file, []).append(item)
+        session.delete(vanished(folder, listing, indexed))
+        existing = {f.path for f in listing}
+        todo = files_to_read(listing, indexed)
+        session.tally.unchanged += sum(len(by_file.get(f.path, ())) for f in listing) - sum(
+            len(by_file.get(f.path, ())) for f in todo
+        )
+        paths = {str(p.resolve()): p for p in files}
+        seen: set[str] = set()
+        for stamp in _progress(todo, progress, "reading", "file"):
+            docs, skips = read_file(paths[stamp.path], seeds)
+            session.tally.read += 1
+            session.tally.skipped += skips
+            in_file = by_file.get(stamp.path, [])
+            if not docs and in_file:
+                _keep_warning(session, stamp.path, len(in_file))
+                continue
+            _apply(session, stamp, docs, by_id, in_file, existing, seen, keep_others=True)
+        if session.empties(len(indexed)) and not session.tally.added + session.tally.updated:
+            raise IngestError(
+                f"no readable articles in {seeds} ({len(files)} files found, "
+                f"{len(session.tally.skipped)} skipped); add .txt, .md or .jsonl files. The "
+                f"index was left as it was."
+            )
+        session.flush()
+        return _report(writer, session.tally, len(files), started)
+
+
+def add_files(
+    settings: Settings,
+    paths: Sequence[Path],
+    progress: bool = False,
+    embedder: Embedder | None = None,
+    wait: float | None = None,
+) -> IngestReport:
+    """Store the articles of these files (or of the files under these
+    folders), replacing any with the same id (`rag add`). The index's own
+    chunking settings apply."""
+    started = time.perf_counter()
+    files: list[tuple[Path, Path | None]] = []
+    for path in paths:
+        if path.is_dir():
+            files += [(p, path) for p in list_files(path)]
+        elif path.is_file():
+            files.append((path, None))
+        else:
+            raise UsageError(f"{path} does not exist")
+    if not files:
+        raise IngestError(f"no .txt, .md or .jsonl files in {', '.join(map(str, paths))}")
+    embedder, chunking = _existing(settings, embedder)
+    seeds = settings.seeds_path.resolve() if settings.seeds_path.is_dir() else None
+    with IndexWriter.open(
+        settings.index_path, embedder.id, embedder.dim, chunking, "rag add", wait
+    ) as writer:
+        session = _Session(writer, embedder, chunking, "add", progress)
+        indexed = _indexed(writer)
+        by_id = {i.doc_id: i for i in indexed}
+        by_file: dict[str, list[Indexed]] = {}
+        for item in indexed:
+            by_file.setdefault(item.file, []).append(item)
+        seen: set[str] = set()
+        for path, folder in _progress(files, progress, "reading", "file"):
+            stamp = _stamp(path)
+            base = folder or (seeds if seeds and under(stamp.path, str(seeds)) else None)
+            docs, skips = read_file(path, base)
+            if base is None and path.suffix.lower() != ".jsonl":
+                docs = [_with_id(d, path.stem) for d in docs]
+            session.tally.read += 1
+            session.tally.skipped += skips
+            _apply(
+                session,
+                stamp,
+                docs,
+                by_id,
+                by_file.get(stamp.path, []),
+                None,
+                seen,
+                keep_others=False,
+            )
+        session.flush()
+        return _report(writer, session.tally, len(files), started)
+
+
+def add_documents(
+    settings: Settings,
+    documents: Sequence[Document],
+    progress: bool = False,
+    embedder: Embedder | None = None,
+    wait: float | None = None,
+) -> IngestReport:
+    """Store these documents (each by its id, replacing any article with the
+    same id), as if read from files."""
+    started = time.perf_counter()
+    embedder, chunking = _existing(settings, embedder)
+    with IndexWriter.open(
+        settings.index_path, embedder.id, embedder.dim, chunking, "rag add", wait
+    ) as writer:
+        session = _Session(writer, embedder, chunking, "add", progress)
+        indexed = _indexed(writer)
+        by_id = {i.doc_id: i for i in indexed}
+        seen: set[str] = set()
+        for doc in documents:
+            if not isinstance(doc, Document):
+                raise UsageError(f"add_documents takes rag.Document records, not {doc!r:.60}")
+            stamp = FileStamp("", -1, -1)
+            _apply(session, stamp, [doc], by_id, [], None, seen, keep_others=False)
+        session.flush()
+        return _report(writer, session.tally, 0, started)
+
+
+def remove_articles(
+    settings: Settings, doc_ids: Sequence[str], wait: float | None = None
+) -> IngestReport:
+    """Delete these articles (`rag remove`). An id the index does not hold is
+    a `UsageError`, and then nothing is removed."""
+    started = time.perf_counter()
+    if not doc_ids:
+        raise UsageError("give the ids of the articles to remove (see `rag search --json`)")
+    commit, _ = read_current(settings.index_path)
+    with IndexWriter.open(
+        settings.index_path, commit.embedder_id, commit.dim, commit.settings, "rag remove", wait
+    ) as writer:
+        missing = [d for d in dict.fromkeys(doc_ids) if writer.locate(d) is None]
+        if missing:
+            raise UsageError(
+                f"the index holds no article with id {', '.join(map(repr, missing))}; nothing "
+                f"was removed"
+            )
+        writer.delete(dict.fromkeys(doc_ids))
+        result = writer.commit("remove")
+        tally = _Tally(removed=len(set(doc_ids)), merges=result.merges if result else 0)
+        return _report(writer, tally, 0, started)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _apply(
+    session: _Session,
+    stamp: FileStamp,
+    docs: Sequence[Document],
+    by_id: dict[str, Indexed],
+    in_file: Sequence[Indexed],
+    existing: set[str] | None,
+    seen: set[str],
+    keep_others: bool,
+) -> None:
+    """Plan one file's documents against the index and stage the result."""
+    fresh = []
+    for doc in docs:
+        if doc.id in seen:
+            session.tally.skipped.append(_skip(doc.source, f"repeats the article id {doc.id!r}"))
+        else:
+            seen.add(doc.id)
+            fresh.append(doc)
+    plan = plan_file(stamp.path, fresh, by_id, in_file, keep_others, existing)
+    for doc, other in plan.repeats:
+        session.tally.skipped.append(
+            _skip(doc.source, f"repeats the article id {doc.id!r} of {other}")
+        )
+    session.tally.unchanged += len(plan.unchanged)
+    replaced = set(plan.remove)
+    session.delete(d for d in plan.remove if d not in {doc.id for doc in plan.add})
+    for doc in plan.add:
+        article = prepare_article(doc)
+        if article is None:
+            session.tally.skipped.append(_skip(doc.source, "has no article text after cleaning"))
+            if doc.id in replaced:
+                session.delete([doc.id])
+            continue
+        origin = Origin(stamp.path, stamp.size, stamp.mtime_ns, raw_hash(doc))
+        if doc.id in replaced:
+            session.tally.updated += 1
+        else:
+            session.tally.added += 1
+        session.store(article, origin, replaces=doc.id in by_id)
+
+
+def _indexed(writer: IndexWriter) -> list[Indexed]:
+    """Every live article as the index recorded it (no text read)."""
+    snapshot = writer.snapshot
+    if snapshot is None or writer._drop_all:
+        return []
+    out = []
+    for s, segment in enumerate(snapshot.segments):
+        deleted = set(int(r) for r in snapshot.deleted[s])
+        for row, doc_id, file, size, mtime, hashed in segment.article_files():
+            if row not in deleted:
+                out.append(Indexed(doc_id, file, size, mtime, hashed))
+    return out
+
+
+def _existing(settings: Settings, embedder: Embedder | None) -> tuple[Embedder, dict]:
+    """The embedder and chunking settings of the existing index, for `add`."""
+    try:
+        commit, _ = read_current(settings.index_path)
+    except IndexMissingError:
+        raise IndexMissingError(
+            f"no index at {settings.index_path}. Build one with `rag ingest` first."
+        ) from None
+    embedder = embedder or make_embedder(settings.embedder, settings.resolved_threads())
+    if embedder.id != commit.embedder_id:
+        raise IndexInvalidError(
+            f"the index at {settings.index_path} was built with embedder "
+            f"{commit.embedder_id!r}, not {embedder.id!r}. Set RAG_EMBEDDER to its embedder, "
+            f"or rebuild it with `rag ingest`."
+        )
+    return embedder, dict(commit.settings)
+
+
+def _report(writer: IndexWriter, tally: _Tally, files: int, started: float) -> IngestReport:
+    snapshot = writer.snapshot
+    counts = writer.base.counts
     return IngestReport(
-        build=build,
-        files=len(files),
-        articles=len(articles),
-        chunks=len(chunks),
-        sentences=len(sentences),
-        embedded=embedded,
-        reused=len(chunks) + len(sentences) - embedded,
-        skipped=tuple(skipped),
-        languages={lang: languages.count(lang) for lang in sorted(set(languages))},
+        index=writer.root,
+        generation=writer.base.generation,
+        files=files,
+        read=tally.read,
+        articles=counts["articles"],
+        chunks=counts["chunks"],
+        sentences=counts["sentences"],
+        added=tally.added,
+        updated=tally.updated,
+        removed=tally.removed,
+        unchanged=tally.unchanged,
+        embedded=tally.embedded,
+        reused=tally.reused,
+        skipped=tuple(tally.skipped),
+        languages=snapshot.article_languages() if snapshot is not None else {},
+        merges=tally.merges,
         seconds=time.perf_counter() - started,
     )
 
 
-def _embed(
-    embedder: Embedder, passages: list[str], previous: dict[str, np.ndarray], progress: bool
-) -> tuple[np.ndarray, int]:
-    keys = [_key(p) for p in passages]
-    first: dict[str, int] = {}  # each distinct new passage, embedded once
-    for i, key in enumerate(keys):
-        if key not in previous and key not in first:
-            first[key] = i
-    todo = list(first.values())
-    fresh: dict[str, np.ndarray] = {}
-    batches = [todo[i : i + EMBED_BATCH] for i in range(0, len(todo), EMBED_BATCH)]
-    with _bar(len(todo), progress, "embedding", "passage") as bar:
-        for batch in batches:
-            vectors = embedder.embed_documents([passages[i] for i in batch])
-            for i, vector in zip(batch, vectors, strict=True):
-                fresh[keys[i]] = vector
-            bar.update(len(batch))
-    table = {**previous, **fresh}
-    dim = embedder.dim
-    matrix = np.stack([table[k] for k in keys]) if keys else np.zeros((0, dim), np.float32)
-    return matrix.astype(np.float32), len(todo)
+def _keep_warning(session: _Session, file: str, n: int) -> None:
+    log.warning("%s could not be read; its %d indexed article(s) are kept as they were", file, n)
+    session.tally.unchanged += n
 
 
-def _previous_vectors(settings: Settings, embedder_id: str, build_settings: dict) -> dict:
-    """Vectors of the current build by passage text, when it is compatible."""
+def _stamp(path: Path) -> FileStamp:
     try:
-        old = load_index(settings.index_path, embedder_id)
-    except RagError:
-        return {}
-    old_settings = old.manifest.get("settings", {})
-    table: dict[str, np.ndarray] = {}
-    if old_settings.get("passage") == build_settings["passage"]:
-        vectors = old.vectors()
-        for i, c in enumerate(old.chunks):
-            table[_key(passage_text(old.articles[c.doc_id].title, c.text))] = np.array(vectors[i])
-    if old_settings.get("sentence") == build_settings["sentence"]:
-        vectors = old.sentence_vectors()
-        for i, s in enumerate(old.sentences):
-            table[_key(s.text)] = np.array(vectors[i])
-    return table
+        st = path.stat()
+    except OSError:
+        return FileStamp(str(path.resolve()), -1, -1)
+    return FileStamp(str(path.resolve()), st.st_size, st.st_mtime_ns)
 
 
-def _key(passage: str) -> str:
-    return hashlib.sha256(passage.encode()).hexdigest()
+def _with_id(doc: Document, doc_id: str) -> Document:
+    from dataclasses import replace
+
+    return replace(doc, id=doc_id)
 
 
-def _progress(items: list, enabled: bool, desc: str, unit: str):
+def _progress(items: list, enabled: bool, desc: str, unit: str) -> Iterator:
     from tqdm import tqdm
 
-    return tqdm(items, desc=desc, unit=unit, disable=not enabled or len(items) < 2, leave=False)
+    return iter(
+        tqdm(items, desc=desc, unit=unit, disable=not enabled or len(items) < 2, leave=False)
+    )
 
 
 def _bar(total: int, enabled: bool, desc: str, unit: str):

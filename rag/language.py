@@ -8,6 +8,7 @@ plausibly holds, and is built once, lazily.
 from __future__ import annotations
 
 import functools
+import threading
 
 UNKNOWN = "und"
 
@@ -40,7 +41,23 @@ ALIASES = {
 }
 
 
-@functools.lru_cache(maxsize=1)
+def _once(build):
+    """Build on first use, once, even when threads ask at the same time."""
+    lock = threading.Lock()
+    made: list = []
+
+    @functools.wraps(build)
+    def get():
+        if not made:
+            with lock:
+                if not made:
+                    made.append(build())
+        return made[0]
+
+    return get
+
+
+@_once
 def _detector():
     from lingua import Language, LanguageDetectorBuilder
 
@@ -73,7 +90,7 @@ def detect_language(text: str) -> str:
     return lang.iso_code_639_1.name.lower() if lang is not None else UNKNOWN
 
 
-@functools.lru_cache(maxsize=1)
+@_once
 def _question_detector():
     from lingua import Language, LanguageDetectorBuilder
 
@@ -104,6 +121,17 @@ def warm_up() -> None:
     """Load the detectors' models now rather than on the first question."""
     detect_language("Warm-up text for the language detector.")
     question_language("Warm-up text for the language detector.")
+
+
+def warm_up_questions_in_background() -> threading.Thread:
+    """Start loading the question detector (about 1 s) in a daemon thread,
+    so that opening an index does not wait for it; a question asked sooner
+    waits only for what is left."""
+    thread = threading.Thread(
+        target=question_language, args=("Warm-up text.",), name="rag-warm-up", daemon=True
+    )
+    thread.start()
+    return thread
 
 
 def normalize_code(code: str) -> str:

@@ -1,8 +1,8 @@
 """Hybrid retrieval: dense (FAISS) and lexical (BM25) rankings, fused, diversified.
 
-`Retriever` holds one loaded index and one embedder; `retrieve()` is the
-module-level convenience that keeps a retriever per settings and reloads it
-when a new build becomes current.
+`Retriever` holds one open index (a `rag.store.Snapshot`, which it swaps
+when a new commit becomes current) and one embedder; `retrieve()` is the
+module-level convenience that keeps a retriever per settings.
 """
 
 from __future__ import annotations
@@ -17,11 +17,18 @@ import numpy as np
 from rag.embedding import Embedder, make_embedder
 from rag.errors import IndexInvalidError, UsageError
 from rag.fusion import calibrate, diversify, weighted_rrf
-from rag.language import UNKNOWN, normalize_code, question_language, warm_up
+from rag.language import (
+    UNKNOWN,
+    normalize_code,
+    question_language,
+    warm_up_questions_in_background,
+)
+from rag.lexical import tokenize
 from rag.query import validate_question
 from rag.records import Hit
 from rag.settings import Settings
-from rag.store import LoadedIndex, index_version, load_index
+from rag.store.commit import pointer_target
+from rag.store.snapshot import Snapshot
 
 MAX_K = 100
 
@@ -37,18 +44,24 @@ class Scored:
     """Every candidate for one query with its scores, before diversity."""
 
     question_language: str
-    ids: np.ndarray  # chunk positions
+    ids: np.ndarray  # global passage ids in `snapshot`
     dense: np.ndarray  # cosine similarity to the question
     lexical: np.ndarray  # BM25 score (0: no lexical match)
     fused: np.ndarray  # higher is better
+    groups: np.ndarray  # each candidate's language
+    snapshot: Snapshot | None = None  # the commit the ids refer to
 
     def order(self) -> np.ndarray:
-        """Positions into `ids`, best first (ties broken by chunk position)."""
+        """Positions into `ids`, best first (ties broken by passage id)."""
         return np.lexsort((self.ids, -self.fused))
 
 
 class Retriever:
-    """Searches one verified index with one embedder.
+    """Searches one index with one embedder, following its commits.
+
+    Each call checks (one `readlink`) whether a new commit became current
+    and, if so, switches to it, reusing the segments it already has open:
+    a running app sees articles added or removed without a restart.
 
     Example (needs an index: run `rag ingest` first)::
 
@@ -56,51 +69,53 @@ class Retriever:
         [h.title for h in r.retrieve("Varför stöder Ryssland Lukasjenko?", k=3)]
     """
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings) -> None:
-        self.index = index
+    def __init__(self, snapshot: Snapshot, embedder: Embedder, settings: Settings) -> None:
+        self._snapshot = snapshot
         self.embedder = embedder
         self.settings = settings
-        languages = [index.articles[c.doc_id].language for c in index.chunks]
-        self.chunk_languages = np.array(languages)
-        self.languages = sorted(set(languages))
-        self._members = {
-            lang: np.flatnonzero(self.chunk_languages == lang).astype(np.int64)
-            for lang in self.languages
-        }
-        self._vectors = index.vectors()
-        self.sentence_vectors = index.sentence_vectors()
-        self._sentences_by_doc: dict[str, list[int]] = {}
-        for i, sentence in enumerate(index.sentences):
-            self._sentences_by_doc.setdefault(sentence.doc_id, []).append(i)
-        self._searchers = {
-            lang: _searcher(self._vectors, ids) for lang, ids in self._members.items()
-        }
+        self._reload = threading.Lock()
         self._embed_query = functools.lru_cache(maxsize=1024)(self._embed_query_uncached)
 
     @classmethod
     def open(cls, settings: Settings, embedder: Embedder | None = None) -> Retriever:
-        """Load and verify the index `settings` names, for `embedder` (default:
-        the one `settings.embedder` names)."""
+        """Open the index `settings` names, for `embedder` (default: the one
+        `settings.embedder` names)."""
         embedder = embedder or make_embedder(settings.embedder, settings.resolved_threads())
-        index = load_index(settings.index_path, embedder.id)
-        if embedder.dim != index.dim:
-            raise IndexInvalidError(
-                f"the index holds {index.dim}-dimensional vectors but the embedder makes "
-                f"{embedder.dim}-dimensional ones. Rebuild it with `rag ingest`."
-            )
-        warm_up()
-        return cls(index, embedder, settings)
+        snapshot = Snapshot.open(settings.index_path)
+        _check_embedder(snapshot, embedder, settings)
+        warm_up_questions_in_background()
+        return cls(snapshot, embedder, settings)
 
-    def sentences_of(self, doc_id: str) -> list[int]:
-        """Positions in `index.sentences` of one article's sentences, in order."""
-        return self._sentences_by_doc.get(doc_id, [])
+    @property
+    def snapshot(self) -> Snapshot:
+        """The current commit, opened; switches when a new one is made."""
+        current = self._snapshot
+        if pointer_target(self.settings.index_path) == current.target:
+            return current
+        with self._reload:
+            current = self._snapshot
+            if pointer_target(self.settings.index_path) != current.target:
+                fresh = Snapshot.open(self.settings.index_path, previous=current)
+                _check_embedder(fresh, self.embedder, self.settings)
+                self._snapshot = current = fresh
+        return current
+
+    @property
+    def languages(self) -> list[str]:
+        return self.snapshot.languages
+
+    @property
+    def dim(self) -> int:
+        return self.snapshot.commit.dim
 
     def _embed_query_uncached(self, question: str) -> np.ndarray:
         vector = self.embedder.embed_queries([question])[0]
         vector.setflags(write=False)
         return vector
 
-    def check_languages(self, languages: Iterable[str] | str | None) -> frozenset[str] | None:
+    def check_languages(
+        self, languages: Iterable[str] | str | None, snapshot: Snapshot | None = None
+    ) -> frozenset[str] | None:
         """The language codes asked for, normalised ("no" -> "nb"), or None for all."""
         if languages is None:
             return None
@@ -109,78 +124,51 @@ class Retriever:
         wanted = frozenset(normalize_code(code) for code in languages if code.strip())
         if not wanted:
             return None
-        unknown = sorted(wanted - set(self.languages))
+        have = (snapshot or self.snapshot).languages
+        unknown = sorted(wanted - set(have))
         if unknown:
             raise UsageError(
                 f"no articles in language(s) {', '.join(unknown)}; the index has "
-                f"{', '.join(self.languages)}"
+                f"{', '.join(have) or 'none'}"
             )
         return wanted
 
-    def score(self, question: str, languages: frozenset[str] | None = None) -> Scored:
+    def score(
+        self,
+        question: str,
+        languages: frozenset[str] | None = None,
+        snapshot: Snapshot | None = None,
+    ) -> Scored:
         """Candidates from dense and lexical search in each language, fused."""
 
         settings = self.settings
+        snap = snapshot or self.snapshot
         qlang = question_language(question)
         qvec = self._embed_query(question)
-        searched = [lang for lang in self.languages if languages is None or lang in languages]
-        mask = None  # BM25 over every passage, or only the chosen languages'
-        if len(searched) < len(self.languages):
-            mask = np.zeros(len(self.chunk_languages), dtype=np.float32)
-            for lang in searched:
-                mask[self._members[lang]] = 1.0
-        lexical_all = self.index.lexical.scores(question, qlang if qlang != UNKNOWN else "", mask)
+        searched = [lang for lang in snap.languages if languages is None or lang in languages]
+        lexical = snap.lexical(tokenize(question, qlang if qlang != UNKNOWN else ""))
         candidates: set[int] = set()
         for lang in searched:
-            members = self._members[lang]
-            depth = min(settings.candidates, len(members))
-            for i in self._dense_search(qvec, lang, depth):
-                candidates.add(int(i))
-            lex = lexical_all[members]
-            top = (
-                np.argpartition(-lex, depth - 1)[:depth]
-                if depth < len(members)
-                else np.arange(len(members))
-            )
-            candidates.update(int(members[i]) for i in top if lex[i] > 0)
+            depth = min(settings.candidates, snap.language_counts[lang])
+            candidates.update(int(i) for i in snap.dense_candidates(qvec, lang, depth))
+            candidates.update(int(i) for i in snap.lexical_top(lexical, lang, depth))
         ids = np.array(sorted(candidates), dtype=np.int64)
         if len(ids) == 0:
             empty = np.zeros(0)
-            return Scored(qlang, ids, empty, empty, empty)
-        dense = self._vectors[ids] @ qvec
-        lexical = lexical_all[ids]
-        groups = self.chunk_languages[ids]
+            return Scored(qlang, ids, empty, empty, empty, np.zeros(0, dtype=object), snap)
+        dense = snap.vectors_of(ids) @ qvec
+        lexical_scores = snap.lexical_of(lexical, ids)
+        groups = snap.languages_of(ids)
         if settings.fusion == "rrf":
-            fused = self._rrf(ids, dense, lexical)
+            fused = self._rrf(ids, dense, lexical_scores)
         else:  # "calibrated" (Settings accepts no other value)
             top, prior = settings.calibration_top, settings.calibration_prior
             fused = calibrate(dense, groups, top, DENSE_STD_FLOOR, prior)
             if settings.lexical_weight:
                 fused = fused + settings.lexical_weight * calibrate(
-                    lexical, groups, top, LEXICAL_STD_FLOOR, prior
+                    lexical_scores, groups, top, LEXICAL_STD_FLOOR, prior
                 )
-        return Scored(qlang, ids, dense, lexical, fused)
-
-    def _dense_search(self, qvec: np.ndarray, lang: str, depth: int) -> np.ndarray:
-        """Ids of the `depth` nearest passages in one language (exact search)."""
-        import faiss
-
-        # One query is too small to split over threads: FAISS's OpenMP default
-        # made per-language searches take 15 ms instead of 8 at 100k passages.
-        # The setting belongs to the calling thread: set it, then put it back.
-        before = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)
-        try:
-            searcher, offset = self._searchers[lang]
-            if offset is None:  # not contiguous: the exact index, filtered
-                params = faiss.SearchParameters(sel=searcher)
-                _, ids = self.index.faiss_index.search(qvec[None, :], depth, params=params)
-            else:
-                _, ids = searcher.search(qvec[None, :], depth)
-                ids = ids + offset * (ids >= 0)
-        finally:
-            faiss.omp_set_num_threads(before)
-        return ids[0][ids[0] >= 0]
+        return Scored(qlang, ids, dense, lexical_scores, fused, groups, snap)
 
     def _rrf(self, ids: np.ndarray, dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
         by_dense = [int(i) for i in ids[np.lexsort((ids, -dense))]]
@@ -198,21 +186,35 @@ class Retriever:
         k = self.settings.k if k is None else k
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
             raise UsageError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}")
-        wanted = self.check_languages(languages)
-        scored = self.score(question, wanted)
+        snap = self.snapshot  # one commit for the whole question
+        wanted = self.check_languages(languages, snap)
+        scored = self.score(question, wanted, snap)
         order = scored.order()
         ids = scored.ids[order]
-        vectors = self._vectors[ids]
-        chunks = [self.index.chunks[int(i)] for i in ids]
-        spans = [(c.doc_id, c.start, c.end) for c in chunks]
-        chosen = diversify(list(ids), vectors, spans, k, self.settings.near_duplicate_cosine)
+        vectors = snap.vectors_of(ids)
+        # Spans need only the article and offsets; fetch records for the
+        # best candidates first and more only if near-copies eat into them.
+        records: dict[int, tuple] = {}
+
+        def span(pos: int) -> tuple[str, int, int]:
+            if pos not in records:
+                batch = list(range(pos, min(len(ids), pos + 2 * k)))
+                for p, found in zip(batch, snap.chunks_of(ids[batch]), strict=True):
+                    records.setdefault(p, found)
+            chunk = records[pos][0]
+            return chunk.doc_id, chunk.start, chunk.end
+
+        chosen = diversify(
+            list(ids), vectors, _LazySpans(span, len(ids)), k, self.settings.near_duplicate_cosine
+        )
         dense_rank = _ranks(scored.ids, scored.dense)
         lexical_rank = _ranks(scored.ids, scored.lexical, positive_only=True)
         hits = []
         for pos in chosen:
-            i, chunk = int(ids[pos]), chunks[pos]
+            i = int(ids[pos])
+            chunk, stored = records[pos] if pos in records else snap.chunks_of([i])[0]
             at = order[pos]
-            article = self.index.articles[chunk.doc_id]
+            article = stored.article
             hits.append(
                 Hit(
                     chunk_id=chunk.id,
@@ -232,6 +234,38 @@ class Retriever:
             )
         return hits
 
+    def article_sentences(self, doc_id: str):
+        """(Article, its sentences, their vectors) for a live article, or None."""
+        return self.snapshot.sentences(doc_id)
+
+
+class _LazySpans:
+    """A sequence of (doc id, start, end) computed on first access."""
+
+    def __init__(self, get, n: int) -> None:
+        self._get, self._n = get, n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, pos: int) -> tuple[str, int, int]:
+        return self._get(pos)
+
+
+def _check_embedder(snapshot: Snapshot, embedder: Embedder, settings: Settings) -> None:
+    commit = snapshot.commit
+    if commit.embedder_id != embedder.id:
+        raise IndexInvalidError(
+            f"the index at {settings.index_path} was built with embedder {commit.embedder_id!r}, "
+            f"but the configured embedder is {embedder.id!r}; their vectors are not comparable. "
+            f"Rebuild with `rag ingest` (or set RAG_EMBEDDER to the index's embedder)."
+        )
+    if embedder.dim != commit.dim:
+        raise IndexInvalidError(
+            f"the index holds {commit.dim}-dimensional vectors but the embedder makes "
+            f"{embedder.dim}-dimensional ones. Rebuild it with `rag ingest`."
+        )
+
 
 def _ranks(ids: np.ndarray, scores: np.ndarray, positive_only: bool = False) -> dict[int, int]:
     """1-based rank of each candidate by one score (among the candidates)."""
@@ -241,50 +275,23 @@ def _ranks(ids: np.ndarray, scores: np.ndarray, positive_only: bool = False) -> 
     }
 
 
-def _searcher(vectors: np.ndarray, ids: np.ndarray) -> tuple[object, int | None]:
-    """How to search one language's passages: (index, offset of its first id).
-
-    Ingest stores each language's passages contiguously; they are then copied
-    into a float16 index of their own, which halves the memory a query reads
-    (at 100k passages: 4 ms instead of 8). Float16 only picks the candidates,
-    with a measured recall@50 of 0.995 against exact search; their scores are
-    then computed exactly from the float32 vectors. Passages that are not
-    contiguous (an index written by other code) are searched exactly through
-    an id filter: (selector, None).
-    """
-    import faiss
-
-    if len(ids) and ids[-1] - ids[0] + 1 == len(ids):
-        start, end = int(ids[0]), int(ids[-1]) + 1
-        dim = vectors.shape[1]
-        index = faiss.IndexScalarQuantizer(
-            dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
-        )
-        index.add(np.ascontiguousarray(vectors[start:end], dtype=np.float32))
-        return index, start
-    selector = faiss.IDSelectorBatch(ids)
-    selector.referenced_ids = ids  # faiss keeps a pointer: keep the array alive
-    return selector, None
-
-
-MAX_CACHED_RETRIEVERS = 4  # each holds a whole index in memory
-_retrievers: dict[Settings, tuple[str | None, Retriever]] = {}
+MAX_CACHED_RETRIEVERS = 4
+_retrievers: dict[Settings, Retriever] = {}
 _lock = threading.Lock()
 
 
 def get_retriever(settings: Settings | None = None) -> Retriever:
-    """The process-wide retriever for `settings`, reloaded after a re-ingest."""
+    """The process-wide retriever for `settings`; it follows new commits."""
     settings = settings or Settings.from_env()
-    version = index_version(settings.index_path)
     with _lock:
         cached = _retrievers.get(settings)
-        if cached is not None and cached[0] == version:
-            return cached[1]
+        if cached is not None:
+            cached.snapshot  # noqa: B018  (switches to a new commit, or raises if none)
+            return cached
         retriever = Retriever.open(settings)
-        _retrievers.pop(settings, None)
         while len(_retrievers) >= MAX_CACHED_RETRIEVERS:  # drop the oldest
             _retrievers.pop(next(iter(_retrievers)))
-        _retrievers[settings] = (version, retriever)
+        _retrievers[settings] = retriever
         return retriever
 
 

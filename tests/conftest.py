@@ -46,6 +46,21 @@ TINY_ARTICLES = {
 }
 
 
+def index_articles(settings: Settings) -> dict:
+    """The live articles of the index `settings` names, by id."""
+    from rag.store import Snapshot
+
+    snapshot = Snapshot.open(settings.index_path)
+    return {stored.article.id: stored.article for _, stored in snapshot.iter_articles()}
+
+
+def index_chunk_texts(settings: Settings) -> list[str]:
+    """The text of every live passage of the index `settings` names."""
+    from rag.store import Snapshot
+
+    return [text for _, _, text in Snapshot.open(settings.index_path).iter_chunks()]
+
+
 def run_rag(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     """`python -m rag ARGS` as a user runs it; never a traceback."""
     proc = subprocess.run(

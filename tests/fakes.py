@@ -69,3 +69,49 @@ class ScriptedGenerator:
         text = reply(prompt) if callable(reply) else reply
         for start in range(0, len(text), 7):
             yield text[start : start + 7]
+
+
+def new_article(
+    doc_id: str,
+    texts: Sequence[str],
+    language: str,
+    vectors: np.ndarray,
+    title: str = "",
+):
+    """A `NewArticle` whose passages are `texts` (one sentence each, joined by
+    blank lines), with the given passage vectors (sentences reuse them)."""
+    from rag.chunking import chunk_id
+    from rag.lexical import tokenize
+    from rag.records import Article, Chunk, Sentence
+    from rag.store.build import NewArticle
+
+    text, spans = "", []
+    for t in texts:
+        start = len(text) + (2 if text else 0)
+        text = (text + "\n\n" if text else "") + t
+        spans.append((start, start + len(t)))
+    article = Article(doc_id, title or doc_id, text, language, None, f"{doc_id}.txt")
+    chunks = tuple(Chunk(chunk_id(doc_id, a, text[a:b]), doc_id, a, b, text[a:b]) for a, b in spans)
+    sentences = tuple(Sentence(c.id, doc_id, c.start, c.end, c.text) for c in chunks)
+    vectors = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+    return NewArticle(
+        article=article,
+        chunks=chunks,
+        chunk_vectors=vectors,
+        sentences=sentences,
+        sentence_vectors=vectors,
+        tokens=tuple(tuple(tokenize(t, language) or [""]) for t in texts),
+    )
+
+
+def write_index(root, commits, embedder_id: str = "rand/1", dim: int | None = None) -> None:
+    """Write `commits` (each a list of segments, each a list of NewArticle)
+    to the index at `root`, one commit per item."""
+    from rag.store.writer import IndexWriter
+
+    for segments in commits:
+        d = dim or segments[0][0].chunk_vectors.shape[1]
+        with IndexWriter.open(root, embedder_id, d, {}, "test") as writer:
+            for items in segments:
+                writer.add(items)
+            writer.commit("test", merge=False)

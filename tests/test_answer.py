@@ -15,9 +15,8 @@ from rag.errors import UsageError
 from rag.records import Answer
 from rag.retrieval import Retriever
 from rag.settings import Settings
-from rag.store import load_index
 from rag.testset import load_testset
-from tests.conftest import DEV_SET, run_rag
+from tests.conftest import DEV_SET, index_articles, run_rag
 
 
 def _answer(settings: Settings, embedder, question: str, **kw) -> Answer:
@@ -29,7 +28,7 @@ def _answer(settings: Settings, embedder, question: str, **kw) -> Answer:
 def _check_citations(result: Answer, settings: Settings) -> None:
     numbers = [int(n) for n in re.findall(r"\[(\d+)\]", result.text)]
     assert numbers == [c.n for c in result.citations] == list(range(1, len(numbers) + 1))
-    articles = load_index(settings.index_path).articles
+    articles = index_articles(settings)
     for c in result.citations:
         assert articles[c.doc_id].text[c.start : c.end] == c.sentence
         assert c.sentence in c.passage

@@ -77,7 +77,7 @@ def test_ingest_then_search_with_the_real_model(tmp_path: Path):
     index = str(tmp_path / "index")
     proc = run("ingest", "--seeds", str(seeds), "--index", index)
     assert proc.returncode == 0, proc.stderr
-    assert "Indexed 3 articles (1 en, 1 nb, 1 sv)" in proc.stdout
+    assert "3 articles (1 en, 1 nb, 1 sv)" in proc.stdout
     assert "broken.txt" in proc.stdout + proc.stderr
 
     proc = run("search", "Vilka sanktioner förbereder EU?", "--index", index, "--json")
@@ -105,7 +105,10 @@ def test_ingest_then_search_with_the_real_model(tmp_path: Path):
 
     proc = run("status", "--index", index)
     assert proc.returncode == 0
-    assert "all files match their checksums" in proc.stdout
+    assert "3 articles, 3 passages" in proc.stdout
+    proc = run("verify", "--index", index)
+    assert proc.returncode == 0
+    assert "match their checksums" in proc.stdout
 
 
 @pytest.mark.model

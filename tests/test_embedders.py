@@ -12,7 +12,6 @@ from rag.errors import EmbedderError, UsageError
 from rag.ingest import build_index
 from rag.retrieval import Retriever
 from rag.settings import Settings
-from rag.store import load_index
 
 pytestmark = pytest.mark.model
 
@@ -84,7 +83,10 @@ def test_index_built_with_sentence_transformers(tiny_settings: Settings):
         **{**tiny_settings.__dict__, "embedder": "sentence-transformers:all-MiniLM-L6-v2"}
     )
     build_index(settings)
-    index = load_index(settings.index_path)
-    assert index.embedder_id == "sentence-transformers:all-MiniLM-L6-v2"
+    from rag.store import read_current
+
+    assert read_current(settings.index_path)[0].embedder_id == (
+        "sentence-transformers:all-MiniLM-L6-v2"
+    )
     hits = Retriever.open(settings).retrieve("Which sanctions does the EU prepare?", k=2)
     assert hits[0].doc_id == "en_sanctions"

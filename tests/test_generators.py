@@ -44,7 +44,7 @@ def _assert_sound(result, settings: Settings) -> None:
 def result_article(settings: Settings, doc_id: str) -> str:
     from rag.retrieval import get_retriever
 
-    return get_retriever(settings).index.articles[doc_id].text
+    return get_retriever(settings).snapshot.article(doc_id).text
 
 
 @pytest.fixture(scope="module")

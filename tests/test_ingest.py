@@ -12,8 +12,7 @@ from rag.errors import IngestError, UsageError
 from rag.ingest import build_index, prepare_articles
 from rag.loaders import read_file
 from rag.settings import Settings
-from rag.store import load_index
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, index_articles, index_chunk_texts
 
 
 def test_bad_files_are_skipped_with_their_names(tiny_settings: Settings, fake_embedder, caplog):
@@ -34,15 +33,14 @@ def test_bad_files_are_skipped_with_their_names(tiny_settings: Settings, fake_em
     assert skipped == {"empty.md", "image.txt", "feed.jsonl", "only-boilerplate.txt"}
     assert {s.source.rsplit(":", 1)[-1] for s in report.skipped if "feed" in s.source} == {"2", "3"}
     assert "latin1.txt" in caplog.text and "not UTF-8" in caplog.text
-    index = load_index(tiny_settings.index_path)
-    assert {"latin1", "j1", "en_sanctions"} <= set(index.articles)
-    assert "Räksmörgås" in index.articles["latin1"].text
-    assert index.articles["j1"].title == "From a feed"
+    articles = index_articles(tiny_settings)
+    assert {"latin1", "j1", "en_sanctions"} <= set(articles)
+    assert "Räksmörgås" in articles["latin1"].text
+    assert articles["j1"].title == "From a feed"
 
 
 def test_photo_captions_do_not_reach_the_index_but_the_story_does(tiny_index: Settings):
-    index = load_index(tiny_index.index_path)
-    text = " ".join(chunk.text for chunk in index.chunks)
+    text = " ".join(index_chunk_texts(tiny_index))
     assert "Photo:" not in text and "Bild:" not in text and "Vilnius. Photo" not in text
     assert "Lithuania called for free and fair elections." in text
     assert "Regeringen har bett Ryssland om nya lån" in text
@@ -77,7 +75,7 @@ def test_same_file_name_in_two_folders_gives_two_articles(tiny_settings: Setting
         (tiny_settings.seeds_path / folder).mkdir()
         (tiny_settings.seeds_path / folder / "x.txt").write_text(f"Text from folder {folder}.")
     build_index(tiny_settings, embedder=fake_embedder)
-    assert {"a/x", "b/x"} <= set(load_index(tiny_settings.index_path).articles)
+    assert {"a/x", "b/x"} <= set(index_articles(tiny_settings))
 
 
 @pytest.mark.model
@@ -111,7 +109,7 @@ def test_jsonl_language_names_and_regions_are_normalised(tiny_settings: Settings
         encoding="utf-8",
     )
     build_index(tiny_settings, embedder=fake_embedder)
-    articles = load_index(tiny_settings.index_path).articles
+    articles = index_articles(tiny_settings)
     assert (articles["a"].language, articles["b"].language) == ("sv", "en")
     assert articles["c"].language == "nb"  # detected: "??" names no language
 
@@ -124,4 +122,4 @@ def test_a_lone_surrogate_in_jsonl_skips_that_line_only(tiny_settings: Settings,
     )
     report = build_index(tiny_settings, embedder=fake_embedder)
     assert any("feed.jsonl:2" in s.source and "Unicode" in s.reason for s in report.skipped)
-    assert "good" in load_index(tiny_settings.index_path).articles
+    assert "good" in index_articles(tiny_settings)

@@ -11,62 +11,70 @@ import pytest
 
 from rag.errors import IndexMissingError, UsageError
 from rag.ingest import build_index
-from rag.lexical import LexicalIndex
 from rag.metrics import first_relevant_rank
-from rag.records import Article, Chunk
 from rag.retrieval import Retriever, get_retriever, retrieve
 from rag.settings import Settings
-from rag.store import IndexContents, load_index, save_index
 from rag.testset import load_testset
-from tests.conftest import DEV_SET
-from tests.fakes import HashEmbedder
+from tests.conftest import DEV_SET, index_articles
+from tests.fakes import HashEmbedder, new_article, write_index
 
 
-def _random_index(tmp_path: Path, n: int = 600, dim: int = 32) -> tuple[Settings, np.ndarray]:
+def _random_index(
+    tmp_path: Path, n: int = 600, dim: int = 32, segments: int = 1
+) -> tuple[Settings, np.ndarray, list[str]]:
+    """n one-passage articles with random vectors, languages in turn; rows
+    follow the order of the returned vectors (grouped by language)."""
     rng = np.random.default_rng(7)
     vectors = rng.standard_normal((n, dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    languages = ["en", "sv", "nb"]
-    articles = tuple(
-        Article(f"a{j}", f"T{j}", " ".join(f"w{i}" for i in range(n)), languages[j], None, "x")
-        for j in range(3)
-    )
-    chunks = tuple(Chunk(f"c{i}", f"a{i % 3}", 0, 1, f"w{i}") for i in range(n))
-    lexical = LexicalIndex.build([c.text for c in chunks], [languages[i % 3] for i in range(n)])
+    langs = ["en", "nb", "sv"]
+    items = [new_article(f"a{i}", [f"w{i}"], langs[i % 3], vectors[i]) for i in range(n)]
+    per = -(-n // segments)
+    groups = [items[i : i + per] for i in range(0, n, per)]
     settings = Settings(root=tmp_path, index_dir=tmp_path / "index")
-    save_index(settings.index_path, IndexContents(articles, chunks, vectors, lexical, "rand/1"))
-    return settings, vectors
+    write_index(settings.index_path, [[g] for g in groups])
+    return settings, vectors, [langs[i % 3] for i in range(n)]
 
 
-def test_faiss_matches_numpy_brute_force(tmp_path: Path):
-    settings, vectors = _random_index(tmp_path)
-    index = load_index(settings.index_path)
-    queries = vectors[:20] + 0.3 * np.random.default_rng(1).standard_normal((20, 32))
-    queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
-    scores, ids = index.faiss_index.search(queries, 10)
-    brute = queries @ vectors.T
-    expected = np.argsort(-brute, axis=1, kind="stable")[:, :10]
-    assert np.array_equal(ids, expected)
-    assert np.allclose(scores, np.take_along_axis(brute, expected, axis=1), atol=1e-5)
-
-
-def test_per_language_candidates_match_brute_force(tmp_path: Path):
-    settings, vectors = _random_index(tmp_path)
-    settings = dataclasses.replace(settings, candidates=15, lexical_weight=0.0)
-
+def _fixed(vector: np.ndarray, dim: int):
     class Fixed(HashEmbedder):
         def embed_queries(self, texts):
-            return vectors[5:6] * 0.6 + vectors[9:10] * 0.4
+            return vector[None, :].astype(np.float32)
 
-    retriever = Retriever(load_index(settings.index_path), Fixed(dim=32, name="rand/1"), settings)
+    return Fixed(dim=dim, name="rand/1")
+
+
+@pytest.mark.parametrize("segments", [1, 3])
+def test_per_language_candidates_match_brute_force(tmp_path: Path, segments: int):
+    settings, vectors, langs = _random_index(tmp_path, segments=segments)
+    settings = dataclasses.replace(settings, candidates=15, lexical_weight=0.0)
+    query = vectors[5] * 0.6 + vectors[9] * 0.4
+    query = (query / np.linalg.norm(query)).astype(np.float32)
+    retriever = Retriever.open(settings, embedder=_fixed(query, 32))
     scored = retriever.score("anything")
-    query = (vectors[5] * 0.6 + vectors[9] * 0.4).astype(np.float32)
+    ids_of = _article_ids(retriever, scored.ids)
     for lang in ("en", "sv", "nb"):
-        members = np.flatnonzero(retriever.chunk_languages == lang)
+        members = np.array([i for i, x in enumerate(langs) if x == lang])
         best = members[np.argsort(-(vectors[members] @ query))[:15]]
-        found = [i for i in scored.ids if retriever.chunk_languages[i] == lang]
-        assert set(best) <= set(found)
-    assert np.allclose(scored.dense, vectors[scored.ids] @ query, atol=1e-5)
+        found = {int(ids_of[j][1:]) for j in range(len(scored.ids)) if scored.groups[j] == lang}
+        assert {int(i) for i in best} <= found
+    rows = np.array([int(x[1:]) for x in ids_of])
+    assert np.allclose(scored.dense, vectors[rows] @ query, atol=1e-5)
+
+
+def _article_ids(retriever: Retriever, ids) -> list[str]:
+    return [chunk.doc_id for chunk, _ in retriever.snapshot.chunks_of(ids)]
+
+
+def test_deleted_articles_are_never_candidates(tmp_path: Path):
+    settings, vectors, _ = _random_index(tmp_path, n=90)
+    from rag.index import Index
+
+    Index(settings).remove("a5", "a9")
+    retriever = Retriever.open(settings, embedder=_fixed(vectors[5], 32))
+    hits = retriever.retrieve("w5", k=20)
+    assert {"a5", "a9"}.isdisjoint(h.doc_id for h in hits)
+    assert len(hits) == 20
 
 
 def test_hits_carry_their_place_in_the_article(tiny_index: Settings, fake_embedder):
@@ -75,7 +83,7 @@ def test_hits_carry_their_place_in_the_article(tiny_index: Settings, fake_embedd
     assert 1 <= len(hits) <= 3
     assert hits[0].doc_id == "en_sanctions"
     assert hits[0].title == "EU prepares sanctions on Belarus"
-    articles = retriever.index.articles
+    articles = index_articles(tiny_index)
     for hit in hits:
         assert articles[hit.doc_id].text[hit.start : hit.end] == hit.text
         assert hit.language == articles[hit.doc_id].language
@@ -126,17 +134,24 @@ def test_bad_questions_are_refused_before_anything_loads(tmp_path: Path, questio
         retrieve("a fine question", settings=settings)
 
 
-def test_process_wide_retriever_reloads_after_reingest(
+def test_a_running_retriever_follows_new_commits(
     tiny_index: Settings, fake_embedder, monkeypatch
 ):
     import rag.retrieval
 
     monkeypatch.setattr(rag.retrieval, "make_embedder", lambda spec, threads: fake_embedder)
-    first = get_retriever(tiny_index)
-    assert get_retriever(tiny_index) is first
-    (tiny_index.seeds_path / "extra.txt").write_text("Ett nytt inlägg om Minsk.")
+    retriever = get_retriever(tiny_index)
+    assert get_retriever(tiny_index) is retriever
+    before = retriever.snapshot
+    (tiny_index.seeds_path / "extra.txt").write_text("Ett nytt inlägg om Minsk och lånet.")
     build_index(tiny_index, embedder=fake_embedder)
-    assert get_retriever(tiny_index) is not first
+    hits = retriever.retrieve("nytt inlägg om Minsk", k=2)
+    assert hits[0].doc_id == "extra"
+    assert retriever.snapshot is not before
+    assert set(retriever.snapshot.segments) > set(before.segments)  # old segments reused
+    (tiny_index.seeds_path / "extra.txt").unlink()
+    build_index(tiny_index, embedder=fake_embedder)
+    assert "extra" not in {h.doc_id for h in retriever.retrieve("nytt inlägg om Minsk", k=5)}
 
 
 # ---------------------------------------------------------------- real model
@@ -177,7 +192,7 @@ def test_dev_set_key_phrases_in_top_5(seed_index: Settings):
     questions = [q for q in load_testset(DEV_SET) if q.answerable]
     assert len(questions) >= 30
     retriever = Retriever.open(seed_index)
-    languages = {a.id: a.language for a in retriever.index.articles.values()}
+    languages = {a.id: a.language for a in index_articles(seed_index).values()}
     rates = _hit_rates(retriever, questions, languages)
     share = sum(rates["all"]) / len(rates["all"])
     assert share >= 0.87, f"key phrase in top 5 for only {share:.0%} of dev questions"
@@ -188,11 +203,11 @@ def test_fusion_is_not_worse_than_dense_alone_on_any_subset(seed_index: Settings
     questions = [q for q in load_testset(DEV_SET) if q.answerable]
     fused = Retriever.open(seed_index)
     dense = Retriever(
-        fused.index,
+        fused.snapshot,
         fused.embedder,
         dataclasses.replace(seed_index, fusion="rrf", lexical_weight=0.0),
     )
-    languages = {a.id: a.language for a in fused.index.articles.values()}
+    languages = {a.id: a.language for a in index_articles(seed_index).values()}
     with_fusion = _hit_rates(fused, questions, languages)
     dense_only = _hit_rates(dense, questions, languages)
     assert set(with_fusion) == {"all", "sv", "nb", "en", "same-language", "cross-lingual"}
@@ -202,33 +217,11 @@ def test_fusion_is_not_worse_than_dense_alone_on_any_subset(seed_index: Settings
 
 def test_ingest_groups_each_language_into_one_range(tiny_index: Settings, fake_embedder):
     retriever = Retriever.open(tiny_index, embedder=fake_embedder)
-    languages = list(retriever.chunk_languages)
-    assert languages == sorted(languages)
-    for _, offset in retriever._searchers.values():
-        assert offset is not None  # searched through its own float16 index
-
-
-def test_float16_candidates_match_brute_force_when_languages_are_grouped(tmp_path: Path):
-    rng = np.random.default_rng(3)
-    n, dim = 900, 48
-    vectors = rng.standard_normal((n, dim)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    langs = ["en"] * 500 + ["nb"] * 150 + ["sv"] * 250
-    articles = tuple(
-        Article(f"a-{lang}", lang, "x", lang, None, "x") for lang in ("en", "nb", "sv")
-    )
-    chunks = tuple(Chunk(f"c{i}", f"a-{langs[i]}", 0, 1, "x") for i in range(n))
-    lexical = LexicalIndex.build(["x"] * n, langs)
-    settings = Settings(root=tmp_path, index_dir=tmp_path / "index", candidates=20)
-    save_index(settings.index_path, IndexContents(articles, chunks, vectors, lexical, "r/1"))
-    retriever = Retriever(load_index(settings.index_path), HashEmbedder(dim, "r/1"), settings)
-    for q in vectors[rng.integers(0, n, 10)] + 0.2 * rng.standard_normal((10, dim)):
-        q = (q / np.linalg.norm(q)).astype(np.float32)
-        for lang, start, end in (("en", 0, 500), ("nb", 500, 650), ("sv", 650, 900)):
-            found = retriever._dense_search(q, lang, 20)
-            exact = start + np.argsort(-(vectors[start:end] @ q))[:20]
-            assert len(set(found) & set(exact)) >= 19
-            assert set(found) <= set(range(start, end))
+    for segment in retriever.snapshot.segments:
+        spans = sorted(segment.languages.values())
+        assert spans[0][0] == 0 and spans[-1][1] == segment.n_chunks
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+        assert set(segment.dense) == set(segment.languages)  # each searched on its own
 
 
 def test_module_level_retrieve_uses_the_k_setting(tiny_index: Settings, fake_embedder, monkeypatch):

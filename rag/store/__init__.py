@@ -1,0 +1,36 @@
+"""The index on disk: immutable segments, committed atomically, opened cheaply.
+
+- `commit.py`   commits and the `current` pointer (the layout is there)
+- `schema.py`   what a segment holds; rows back into records
+- `build.py`    writing a segment (streaming)
+- `segment.py`  reading a segment: memory-mapped vectors, records on demand
+- `postings.py` BM25 postings per segment, scored with whole-index statistics
+- `dense.py`    FAISS candidate indexes per language (exhaustive or IVF)
+- `snapshot.py` one commit open for search (what the retriever uses)
+- `writer.py`   staging segments and deletions, committing, cleaning up
+- `merge.py`    the merge policy and streaming merges
+- `files.py`    checksums, fsync, atomic replacement, the writer lock
+"""
+
+from rag.store.commit import (
+    FORMAT,
+    FORMAT_VERSION,
+    Commit,
+    SegmentRef,
+    pointer_target,
+    read_current,
+)
+from rag.store.snapshot import Snapshot, open_snapshot
+from rag.store.writer import IndexWriter
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "Commit",
+    "IndexWriter",
+    "SegmentRef",
+    "Snapshot",
+    "open_snapshot",
+    "pointer_target",
+    "read_current",
+]

@@ -1,0 +1,107 @@
+"""Dense candidate search for one language of one segment (FAISS).
+
+A segment keeps the float32 vectors of its passages on disk (memory-mapped);
+these indexes only *pick* candidates, whose scores the retriever then
+computes exactly from those vectors. Below `IVF_MIN` passages a language gets
+an exhaustive float16 index (half the memory a scan reads); from `IVF_MIN`
+on, an inverted-file index with 8-bit codes (a quarter of the memory), which
+scans only the `nprobe` lists nearest to the question. Both settings are
+chosen by measured recall@10 against exact search (`bench/bench_scale.py`,
+docs/PERFORMANCE.md).
+
+Deleted passages are excluded inside the search (a bitmap selector), so a
+deletion never costs a candidate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+IVF_MIN = 50_000  # passages in one language of one segment
+TRAIN_PER_LIST = 40  # k-means training points per inverted list
+NPROBE = 24  # lists scanned per question (see docs/PERFORMANCE.md)
+BLOCK = 65_536  # vectors added at a time (bounded memory while building)
+
+
+def n_lists(n: int) -> int:
+    """Inverted lists for `n` vectors: about 2·sqrt(n).
+
+    >>> n_lists(1_000_000)
+    2000
+    """
+    return max(1, int(2 * np.sqrt(n)))
+
+
+def build(read: Callable[[int, int], np.ndarray], n: int, dim: int, seed: int = 0):
+    """A candidate index over `n` vectors of dimension `dim` (float32 unit
+    rows), which `read(start, end)` returns a block at a time."""
+    import faiss
+
+    if n < IVF_MIN:
+        index = faiss.IndexScalarQuantizer(
+            dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
+        )
+    else:
+        lists = n_lists(n)
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFScalarQuantizer(
+            quantizer, dim, lists, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+        )
+        index.cp.seed = seed
+        rng = np.random.default_rng(seed)
+        sample = np.sort(rng.choice(n, size=min(n, lists * TRAIN_PER_LIST), replace=False))
+        parts = []
+        for start in range(0, n, BLOCK):
+            chosen = sample[(sample >= start) & (sample < start + BLOCK)] - start
+            if len(chosen):
+                parts.append(read(start, min(n, start + BLOCK))[chosen])
+        index.train(np.ascontiguousarray(np.concatenate(parts), dtype=np.float32))
+        index.nprobe = NPROBE
+    for start in range(0, n, BLOCK):
+        index.add(np.ascontiguousarray(read(start, min(n, start + BLOCK)), dtype=np.float32))
+    return index
+
+
+def write(index, path: Path) -> None:
+    import faiss
+
+    faiss.write_index(index, str(path))
+
+
+def read(path: Path):
+    import faiss
+
+    return faiss.read_index(str(path))
+
+
+def search(index, query: np.ndarray, depth: int, live: np.ndarray | None = None) -> np.ndarray:
+    """Local row numbers of up to `depth` candidates, best first; `live` is a
+    bitmap (np.packbits, little bit order) of the rows that may be returned."""
+    import faiss
+
+    depth = min(depth, index.ntotal)
+    if depth <= 0:
+        return np.zeros(0, dtype=np.int64)
+    is_ivf = isinstance(index, faiss.IndexIVF)
+    params = faiss.SearchParametersIVF() if is_ivf else faiss.SearchParameters()
+    if is_ivf:
+        params.nprobe = index.nprobe
+    selector = None
+    if live is not None:
+        selector = faiss.IDSelectorBitmap(index.ntotal, faiss.swig_ptr(live))
+        params.sel = selector
+    # One query is too small to split over threads: FAISS's OpenMP default
+    # doubled search time on 2 cores. The setting belongs to the calling
+    # thread: set it, then put it back.
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        _, ids = index.search(query[None, :].astype(np.float32), depth, params=params)
+    finally:
+        faiss.omp_set_num_threads(before)
+    del selector
+    ids = ids[0]
+    return ids[ids >= 0]

@@ -1,0 +1,198 @@
+"""What a segment holds on disk, and turning its rows back into records.
+
+A segment is a directory written once and never changed:
+
+    meta.json              counts, language ranges, BM25 statistics, dense
+                           index kinds, and the size and BLAKE3 of every file
+    records.sqlite         articles, passages, sentences, and the BM25
+                           postings of every term (STRICT tables)
+    vectors.f32            passage vectors, float32, one row per passage
+    sentence_vectors.f32   sentence vectors, one row per sentence
+    chunk_docs.i32         the article row of each passage
+    lengths.i32            each passage's length in BM25 tokens
+    dense-<i>.faiss        a candidate index per language (rag/store/dense.py)
+
+Passages are grouped by language (each language's rows are one range, so a
+per-language search reads one slice), and within a language by article, in
+the order the articles were added. An article's passages and its sentences
+are each one contiguous range of rows.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from rag.errors import IndexInvalidError
+from rag.records import Article, Chunk, Sentence
+
+SEGMENT_FORMAT = "rag-segment"
+SEGMENT_VERSION = 1
+
+DDL = """
+CREATE TABLE articles (
+    row INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    language TEXT NOT NULL CHECK (length(language) > 0),
+    date TEXT,
+    source TEXT NOT NULL,
+    url TEXT,
+    file TEXT NOT NULL,
+    file_size INTEGER NOT NULL,
+    file_mtime_ns INTEGER NOT NULL,
+    raw_hash TEXT NOT NULL,
+    chunk_start INTEGER NOT NULL,
+    chunk_end INTEGER NOT NULL,
+    sentence_start INTEGER NOT NULL,
+    sentence_end INTEGER NOT NULL
+) STRICT;
+CREATE TABLE chunks (
+    row INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    doc INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL
+) STRICT;
+CREATE TABLE sentences (
+    row INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    doc INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL
+) STRICT;
+CREATE TABLE terms (
+    term TEXT PRIMARY KEY,
+    df INTEGER NOT NULL,
+    rows BLOB NOT NULL,
+    tfs BLOB NOT NULL
+) STRICT, WITHOUT ROWID;
+"""
+
+ARTICLE_COLUMNS = (
+    "row, id, title, text, language, date, source, url, file, file_size, file_mtime_ns, "
+    "raw_hash, chunk_start, chunk_end, sentence_start, sentence_end"
+)
+
+REBUILD = "Run `rag ingest --rebuild` to rebuild it from the articles."
+
+
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """An immutable, read-only connection (no locks, no journal), shared by
+    threads; each query takes the caller's own cursor."""
+    uri = path.resolve().as_uri() + "?mode=ro&immutable=1"
+    try:
+        db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise IndexInvalidError(f"cannot read {path}: {exc}. {REBUILD}") from None
+    return db
+
+
+class StoredArticle:
+    """An article row with where its passages and sentences are."""
+
+    __slots__ = (
+        "row",
+        "article",
+        "file",
+        "file_size",
+        "file_mtime_ns",
+        "raw_hash",
+        "chunks",
+        "sentences",
+    )
+
+    def __init__(self, values: tuple, where: Path) -> None:
+        try:
+            (
+                row,
+                id_,
+                title,
+                text,
+                language,
+                date,
+                source,
+                url,
+                file,
+                size,
+                mtime,
+                raw_hash,
+                c0,
+                c1,
+                s0,
+                s1,
+            ) = values
+            _check_types(
+                (row, int),
+                (id_, str),
+                (title, str),
+                (text, str),
+                (language, str),
+                (date, (str, type(None))),
+                (source, str),
+                (url, (str, type(None))),
+                (file, str),
+                (size, int),
+                (mtime, int),
+                (raw_hash, str),
+                (c0, int),
+                (c1, int),
+                (s0, int),
+                (s1, int),
+            )
+            if not language or not 0 <= c0 <= c1 or not 0 <= s0 <= s1:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise IndexInvalidError(
+                f"{where}: an article row is malformed ({_short(values)}). {REBUILD}"
+            ) from None
+        self.row = row
+        self.article = Article(
+            id=id_, title=title, text=text, language=language, date=date, source=source, url=url
+        )
+        self.file, self.file_size, self.file_mtime_ns, self.raw_hash = file, size, mtime, raw_hash
+        self.chunks = (c0, c1)
+        self.sentences = (s0, s1)
+
+
+def chunk_from_row(values: tuple, where: Path) -> tuple[int, Chunk]:
+    """(article row, Chunk) from a `chunks` row (row, id, doc, start, end, text)."""
+    try:
+        _, id_, doc, start, end, text = values
+        _check_types((id_, str), (doc, int), (start, int), (end, int), (text, str))
+        if not 0 <= start <= end:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise IndexInvalidError(
+            f"{where}: a passage row is malformed ({_short(values)}). {REBUILD}"
+        ) from None
+    return doc, Chunk(id=id_, doc_id="", start=start, end=end, text=text)
+
+
+def sentence_from_row(values: tuple, article: Article, where: Path) -> Sentence:
+    """A Sentence from a `sentences` row (id, start, end); its text is cut
+    from the article."""
+    try:
+        id_, start, end = values
+        _check_types((id_, str), (start, int), (end, int))
+        if not 0 <= start <= end <= len(article.text):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise IndexInvalidError(
+            f"{where}: a sentence row is malformed ({_short(values)}). {REBUILD}"
+        ) from None
+    return Sentence(id=id_, doc_id=article.id, start=start, end=end, text=article.text[start:end])
+
+
+def _check_types(*pairs: tuple[object, type | tuple[type, ...]]) -> None:
+    for value, kind in pairs:
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise TypeError
+
+
+def _short(values: tuple) -> str:
+    text = repr(values)
+    return text if len(text) <= 120 else text[:117] + "..."

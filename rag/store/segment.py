@@ -1,0 +1,350 @@
+"""Reading one segment: cheap to open, records fetched on demand.
+
+Opening reads `meta.json`, checks that every file has the size the manifest
+records (a stat each, no hashing), memory-maps the vector and row arrays,
+opens SQLite read-only, and reads the small candidate indexes. Nothing is
+parsed per passage: records come from SQLite when a hit, an article or a
+term is asked for. `verify()` hashes every file (used by `rag verify` and
+before a segment is merged).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from rag.errors import IndexInvalidError
+from rag.records import Chunk, Sentence
+from rag.store import dense
+from rag.store.files import HASH, file_hash
+from rag.store.schema import (
+    ARTICLE_COLUMNS,
+    REBUILD,
+    SEGMENT_FORMAT,
+    SEGMENT_VERSION,
+    StoredArticle,
+    chunk_from_row,
+    connect_readonly,
+    sentence_from_row,
+)
+
+REQUIRED = (
+    "records.sqlite",
+    "vectors.f32",
+    "sentence_vectors.f32",
+    "chunk_docs.i32",
+    "lengths.i32",
+)
+
+
+def read_meta(path: Path) -> dict:
+    """A segment's manifest, checked for the fields readers rely on."""
+    where = path / "meta.json"
+    try:
+        meta = json.loads(where.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexInvalidError(f"{where} is missing. {REBUILD}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexInvalidError(f"{where} is unreadable ({exc}). {REBUILD}") from None
+    try:
+        if meta["format"] != SEGMENT_FORMAT or meta["version"] != SEGMENT_VERSION:
+            raise ValueError
+        counts = meta["counts"]
+        for key in ("articles", "chunks", "sentences"):
+            if not isinstance(counts[key], int) or counts[key] < 0:
+                raise ValueError
+        if not isinstance(meta["dim"], int) or meta["dim"] < 1:
+            raise ValueError
+        for lang, span in meta["languages"].items():
+            if not (isinstance(lang, str) and len(span) == 2 and 0 <= span[0] <= span[1]):
+                raise ValueError
+            if span[1] > counts["chunks"]:
+                raise ValueError
+        for lang, info in meta["dense"].items():
+            if lang not in meta["languages"] or info["file"] not in meta["files"]:
+                raise ValueError
+        if not isinstance(meta["lexical"]["total_length"], int):
+            raise ValueError
+        for name in REQUIRED:
+            _ = meta["files"][name]["bytes"], meta["files"][name][HASH]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise IndexInvalidError(f"{where} is not a valid segment manifest. {REBUILD}") from None
+    return meta
+
+
+class Segment:
+    """One segment, open for reading. Thread-safe."""
+
+    def __init__(self, path: Path, meta: dict | None = None) -> None:
+        self.path = path
+        self.meta = meta if meta is not None else read_meta(path)
+        self.name: str = self.meta["name"]
+        counts = self.meta["counts"]
+        self.n_articles: int = counts["articles"]
+        self.n_chunks: int = counts["chunks"]
+        self.n_sentences: int = counts["sentences"]
+        self.dim: int = self.meta["dim"]
+        self.languages: dict[str, tuple[int, int]] = {
+            lang: (int(a), int(b)) for lang, (a, b) in self.meta["languages"].items()
+        }
+        self.total_length: int = self.meta["lexical"]["total_length"]
+        self.check_sizes()
+        self.vectors = self._map("vectors.f32", "<f4", (self.n_chunks, self.dim))
+        self.sentence_vectors = self._map(
+            "sentence_vectors.f32", "<f4", (self.n_sentences, self.dim)
+        )
+        self.chunk_docs = self._map("chunk_docs.i32", "<i4", (self.n_chunks,))
+        self.lengths = self._map("lengths.i32", "<i4", (self.n_chunks,))
+        self._db = connect_readonly(path / "records.sqlite")
+        self._fds = tuple(
+            os.open(path / rel, os.O_RDONLY) for rel in ("vectors.f32", "sentence_vectors.f32")
+        )
+        self._lock = threading.Lock()
+        self.dense = {}
+        for lang, info in self.meta["dense"].items():
+            where = path / info["file"]
+            try:
+                index = dense.read(where)
+            except RuntimeError as exc:
+                raise IndexInvalidError(f"cannot read {where}: {exc}. {REBUILD}") from None
+            start, end = self.languages[lang]
+            if index.ntotal != end - start or index.d != self.dim:
+                raise IndexInvalidError(
+                    f"{where} holds {index.ntotal} vectors, the manifest says {end - start}. "
+                    f"{REBUILD}"
+                )
+            self.dense[lang] = index
+        if set(self.dense) != {lang for lang, (a, b) in self.languages.items() if b > a}:
+            raise IndexInvalidError(f"{path / 'meta.json'} lacks a dense index. {REBUILD}")
+
+    # ------------------------------------------------------------ integrity
+
+    def check_sizes(self) -> None:
+        """Every file the manifest lists exists with its recorded size."""
+        for rel, info in self.meta["files"].items():
+            path = self.path / rel
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                raise IndexInvalidError(f"index file {path} is missing. {REBUILD}") from None
+            if size != info["bytes"]:
+                raise IndexInvalidError(
+                    f"index file {path} is {size} bytes, expected {info['bytes']} "
+                    f"(truncated or altered). {REBUILD}"
+                )
+
+    def verify(self) -> None:
+        """Every file matches its recorded BLAKE3 digest (reads everything)."""
+        self.check_sizes()
+        for rel, info in sorted(self.meta["files"].items()):
+            path = self.path / rel
+            if file_hash(path) != info[HASH]:
+                raise IndexInvalidError(
+                    f"index file {path} does not match its checksum (altered or corrupted). "
+                    f"{REBUILD}"
+                )
+
+    def _map(self, rel: str, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
+        path = self.path / rel
+        expected = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        if path.stat().st_size != expected:
+            raise IndexInvalidError(
+                f"index file {path} is {path.stat().st_size} bytes, expected {expected} for "
+                f"{shape}. {REBUILD}"
+            )
+        if expected == 0:
+            return np.zeros(shape, dtype=dtype)
+        return np.memmap(path, dtype=dtype, mode="r", shape=shape)
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        import sqlite3
+
+        try:
+            with self._lock:
+                return self._db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise IndexInvalidError(
+                f"cannot read {self.path / 'records.sqlite'}: {exc}. {REBUILD}"
+            ) from None
+
+    # ------------------------------------------------------------ records
+
+    def language_of_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The language of each passage row."""
+        out = np.empty(len(rows), dtype=object)
+        for lang, (start, end) in self.languages.items():
+            out[(rows >= start) & (rows < end)] = lang
+        return out
+
+    def article(self, row: int) -> StoredArticle:
+        found = self._query(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE row = ?", (int(row),))
+        if not found:
+            raise IndexInvalidError(
+                f"{self.path / 'records.sqlite'} lacks article row {row}. {REBUILD}"
+            )
+        return StoredArticle(found[0], self.path / "records.sqlite")
+
+    def find_article(self, doc_id: str) -> int | None:
+        """The row of the article with this id, or None."""
+        found = self._query("SELECT row FROM articles WHERE id = ?", (doc_id,))
+        return int(found[0][0]) if found else None
+
+    def articles(self) -> list[StoredArticle]:
+        """Every article row (for ingest's comparison and merges), in row order."""
+        where = self.path / "records.sqlite"
+        return [
+            StoredArticle(r, where)
+            for r in self._query(f"SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY row")
+        ]
+
+    def iter_articles(self, language: str | None = None, batch: int = 1000):
+        """Every article row (or every one in `language`), in row order, a
+        batch at a time (merges, ingest)."""
+        where = self.path / "records.sqlite"
+        after = -1
+        condition = "" if language is None else "AND language = ?"
+        extra = () if language is None else (language,)
+        while True:
+            rows = self._query(
+                f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE row > ? {condition} "
+                f"ORDER BY row LIMIT ?",
+                (after, *extra, batch),
+            )
+            for r in rows:
+                yield StoredArticle(r, where)
+            if len(rows) < batch:
+                return
+            after = rows[-1][0]
+
+    def read_vectors(self, start: int, end: int, sentences: bool = False) -> np.ndarray:
+        """Rows start..end of the passage (or sentence) vectors, with plain
+        reads: a merge that reads every vector leaves them in the page cache,
+        not in this process's resident memory as a memory map would."""
+        fd = self._fds[1 if sentences else 0]
+        count = (end - start) * self.dim
+        if count <= 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        data = os.pread(fd, count * 4, start * self.dim * 4)
+        if len(data) != count * 4:
+            rel = "sentence_vectors.f32" if sentences else "vectors.f32"
+            raise IndexInvalidError(
+                f"{self.path / rel} is shorter than its manifest says. {REBUILD}"
+            )
+        return np.frombuffer(data, dtype="<f4").reshape(end - start, self.dim)
+
+    def article_languages(self) -> list[tuple[int, str]]:
+        """(row, language) of every article."""
+        rows = self._query("SELECT row, language FROM articles ORDER BY row")
+        if any(not isinstance(lang, str) or not lang for _, lang in rows):
+            raise IndexInvalidError(
+                f"{self.path / 'records.sqlite'}: an article has no language. {REBUILD}"
+            )
+        return rows
+
+    def article_files(self) -> list[tuple[int, str, str, int, int, str]]:
+        """(row, id, file, size, mtime_ns, raw_hash) of every article: what an
+        ingest compares with the folder, without reading any text."""
+        rows = self._query(
+            "SELECT row, id, file, file_size, file_mtime_ns, raw_hash FROM articles ORDER BY row"
+        )
+        for r in rows:
+            if not (isinstance(r[1], str) and isinstance(r[2], str) and isinstance(r[3], int)):
+                raise IndexInvalidError(
+                    f"{self.path / 'records.sqlite'}: an article row is malformed. {REBUILD}"
+                )
+        return rows
+
+    def chunks(self, rows: list[int]) -> list[tuple[int, Chunk]]:
+        """(article row, Chunk with doc_id unset) for each passage row, in order."""
+        if not rows:
+            return []
+        where = self.path / "records.sqlite"
+        found = {}
+        for start in range(0, len(rows), 500):
+            part = [int(r) for r in rows[start : start + 500]]
+            marks = ",".join("?" * len(part))
+            for values in self._query(
+                f"SELECT row, id, doc, start, end, text FROM chunks WHERE row IN ({marks})",
+                tuple(part),
+            ):
+                found[values[0]] = chunk_from_row(values, where)
+        missing = [r for r in rows if int(r) not in found]
+        if missing:
+            raise IndexInvalidError(f"{where} lacks passage row {missing[0]}. {REBUILD}")
+        return [found[int(r)] for r in rows]
+
+    def iter_chunks(self, batch: int = 10_000):
+        """(row, article row, chunk id, text) of every passage, in row order."""
+        for start in range(0, self.n_chunks, batch):
+            yield from self._query(
+                "SELECT row, doc, id, text FROM chunks WHERE row >= ? AND row < ? ORDER BY row",
+                (start, start + batch),
+            )
+
+    def sentences(self, stored: StoredArticle) -> tuple[list[Sentence], np.ndarray]:
+        """An article's sentences, in order, with their vectors."""
+        s0, s1 = stored.sentences
+        if s1 > self.n_sentences:
+            raise IndexInvalidError(
+                f"{self.path / 'records.sqlite'}: article {stored.article.id!r} names sentence "
+                f"rows past the end. {REBUILD}"
+            )
+        where = self.path / "records.sqlite"
+        rows = self._query(
+            "SELECT id, start, end FROM sentences WHERE row >= ? AND row < ? ORDER BY row",
+            (s0, s1),
+        )
+        if len(rows) != s1 - s0:
+            raise IndexInvalidError(f"{where} lacks sentences of {stored.article.id!r}. {REBUILD}")
+        return [sentence_from_row(r, stored.article, where) for r in rows], np.asarray(
+            self.sentence_vectors[s0:s1]
+        )
+
+    def term(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(rows, tfs) of the passages holding `term`, or None."""
+        found = self._query("SELECT df, rows, tfs FROM terms WHERE term = ?", (term,))
+        if not found:
+            return None
+        df, rows, tfs = found[0]
+        try:
+            rows = np.frombuffer(rows, dtype="<i4")
+            tfs = np.frombuffer(tfs, dtype="<i4")
+            if len(rows) != df or len(tfs) != df or (df and rows.max() >= self.n_chunks):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise IndexInvalidError(
+                f"{self.path / 'records.sqlite'}: the postings of {term!r} are malformed. {REBUILD}"
+            ) from None
+        return rows, tfs
+
+    def iter_terms(self):
+        """(term, rows, tfs) for every term, sorted by term (for merges)."""
+        import sqlite3
+
+        cursor = self._db.cursor()
+        try:
+            for term, _, rows, tfs in cursor.execute(
+                "SELECT term, df, rows, tfs FROM terms ORDER BY term"
+            ):
+                yield term, np.frombuffer(rows, dtype="<i4"), np.frombuffer(tfs, dtype="<i4")
+        except sqlite3.DatabaseError as exc:
+            raise IndexInvalidError(
+                f"cannot read {self.path / 'records.sqlite'}: {exc}. {REBUILD}"
+            ) from None
+        finally:
+            cursor.close()
+
+    def __del__(self) -> None:  # segments are shared by snapshots: closed when unused
+        with contextlib.suppress(Exception):
+            self.close()
+
+    def close(self) -> None:
+        self._db.close()
+        for fd in self._fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)

@@ -1,0 +1,389 @@
+"""A snapshot: one commit, opened for searching.
+
+Passages are addressed by a global id, their segment's base plus their row,
+in commit order. Opening costs a few small reads per segment (manifests,
+deletion lists, candidate indexes) and is independent of the number of
+passages otherwise; reopening after a new commit reuses the segments already
+open, so picking up an added article costs only its new segment.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rag.errors import IndexInvalidError, IndexMissingError
+from rag.records import Article, Chunk, Sentence
+from rag.store import dense
+from rag.store.commit import REBUILD, SEGMENTS, Commit, SegmentRef, read_current
+from rag.store.files import bytes_hash, file_hash
+from rag.store.postings import idf, segment_scores
+from rag.store.schema import StoredArticle
+from rag.store.segment import Segment, read_meta
+
+
+@dataclass(frozen=True)
+class Lexical:
+    """BM25 scores of one question over every segment (one array per segment)."""
+
+    scores: tuple[np.ndarray, ...]
+
+
+class Snapshot:
+    """One commit's segments, with their deletions applied. Thread-safe."""
+
+    def __init__(
+        self,
+        root: Path,
+        commit: Commit,
+        target: str,
+        segments: Sequence[Segment],
+        deleted: Sequence[np.ndarray],
+    ) -> None:
+        self.root = root
+        self.commit = commit
+        self.target = target  # the pointer's target when opened: the version
+        self.segments = tuple(segments)
+        self.deleted = tuple(deleted)  # sorted article rows, per segment
+        sizes = [s.n_chunks for s in self.segments]
+        self.bases = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.size = int(self.bases[-1])
+        self._live: list[np.ndarray | None] = []
+        self._bitmaps: list[dict[str, np.ndarray]] = []
+        for segment, rows in zip(self.segments, self.deleted, strict=True):
+            if len(rows):
+                live = ~np.isin(np.asarray(segment.chunk_docs), rows)
+                self._live.append(live)
+                self._bitmaps.append(
+                    {
+                        lang: np.packbits(live[a:b], bitorder="little")
+                        for lang, (a, b) in segment.languages.items()
+                    }
+                )
+            else:
+                self._live.append(None)
+                self._bitmaps.append({})
+        counts: dict[str, int] = {}
+        for segment, live in zip(self.segments, self._live, strict=True):
+            for lang, (a, b) in segment.languages.items():
+                n = (b - a) if live is None else int(live[a:b].sum())
+                if n:
+                    counts[lang] = counts.get(lang, 0) + n
+        self.language_counts = dict(sorted(counts.items()))
+        self.languages = sorted(counts)
+        # BM25 statistics of the whole index (deleted passages count until merged).
+        self.n_docs = self.size
+        total = sum(s.total_length for s in self.segments)
+        self.avg_length = total / self.n_docs if self.n_docs else 0.0
+        self.find_article = functools.lru_cache(maxsize=4096)(self._find_article)
+        self._article = functools.lru_cache(maxsize=1024)(self._article_uncached)
+        self._sentences = functools.lru_cache(maxsize=1024)(self._sentences_uncached)
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, root: Path, previous: Snapshot | None = None) -> Snapshot:
+        """The current commit under `root`. Segments `previous` already has
+        open are reused. If a commit replaces this one while it opens (and
+        removes a segment it named), opening starts over with the new one."""
+        for attempt in range(3):
+            commit, target = read_current(root)
+            try:
+                return cls._open(root, commit, target, previous)
+            except IndexInvalidError:
+                if attempt == 2 or _pointer(root) == target:
+                    raise
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _open(cls, root: Path, commit: Commit, target: str, previous: Snapshot | None) -> Snapshot:
+        reuse = {s.name: s for s in previous.segments} if previous is not None else {}
+        segments, deleted = [], []
+        for ref in commit.segments:
+            path = root / SEGMENTS / ref.name
+            segment = reuse.get(ref.name)
+            if segment is None:
+                segment = open_segment(path, ref)
+            if segment.dim != commit.dim:
+                raise IndexInvalidError(
+                    f"segment {path} holds vectors of dimension {segment.dim}, the index "
+                    f"{commit.dim}. {REBUILD}"
+                )
+            segments.append(segment)
+            deleted.append(read_deleted(path, ref, segment))
+        return cls(root, commit, target, segments, deleted)
+
+    # ------------------------------------------------------------ addressing
+
+    def locate(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(segment index, row) of each global passage id."""
+        ids = np.asarray(ids, dtype=np.int64)
+        seg = np.searchsorted(self.bases, ids, side="right") - 1
+        return seg, ids - self.bases[seg]
+
+    def languages_of(self, ids: np.ndarray) -> np.ndarray:
+        seg, rows = self.locate(ids)
+        out = np.empty(len(ids), dtype=object)
+        for s in np.unique(seg):
+            mask = seg == s
+            out[mask] = self.segments[s].language_of_rows(rows[mask])
+        return out
+
+    def vectors_of(self, ids: np.ndarray) -> np.ndarray:
+        """Exact float32 vectors of global passage ids, in order."""
+        seg, rows = self.locate(ids)
+        out = np.empty((len(ids), self.commit.dim), dtype=np.float32)
+        for s in np.unique(seg):
+            mask = seg == s
+            out[mask] = self.segments[s].vectors[rows[mask]]
+        return out
+
+    # ------------------------------------------------------------ search
+
+    def dense_candidates(self, query: np.ndarray, language: str, depth: int) -> np.ndarray:
+        """Global ids of up to `depth` passages in `language` nearest the query,
+        picked by each segment's candidate index, ranked by exact similarity."""
+        found = []
+        for s, segment in enumerate(self.segments):
+            index = segment.dense.get(language)
+            if index is None:
+                continue
+            start, _ = segment.languages[language]
+            local = dense.search(index, query, depth, self._bitmaps[s].get(language))
+            found.append(self.bases[s] + start + local)
+        if not found:
+            return np.zeros(0, dtype=np.int64)
+        ids = np.concatenate(found)
+        if len(found) > 1 and len(ids) > depth:
+            exact = self.vectors_of(ids) @ query
+            ids = ids[np.argsort(-exact, kind="stable")[:depth]]
+        return ids
+
+    def lexical(self, terms: Sequence[str]) -> Lexical:
+        """BM25 scores of every passage for the (already stemmed) query terms,
+        with whole-index statistics; deleted passages score 0."""
+        terms = sorted(set(t for t in terms if t))
+        per_segment: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in self.segments]
+        df = dict.fromkeys(terms, 0)
+        for s, segment in enumerate(self.segments):
+            for term in terms:
+                found = segment.term(term)
+                if found is not None:
+                    per_segment[s].append((term, *found))
+                    df[term] += len(found[0])
+        scores = []
+        for s, segment in enumerate(self.segments):
+            matches = [(idf(df[t], self.n_docs), rows, tfs) for t, rows, tfs in per_segment[s]]
+            score = segment_scores(matches, segment.lengths, self.avg_length, segment.n_chunks)
+            if self._live[s] is not None:
+                score[~self._live[s]] = 0
+            scores.append(score)
+        return Lexical(tuple(scores))
+
+    def lexical_top(self, lexical: Lexical, language: str, depth: int) -> np.ndarray:
+        """Global ids of up to `depth` passages in `language` with the highest
+        positive BM25 score."""
+        ids, values = [], []
+        for s, segment in enumerate(self.segments):
+            span = segment.languages.get(language)
+            if span is None:
+                continue
+            part = lexical.scores[s][span[0] : span[1]]
+            hits = np.flatnonzero(part > 0)
+            if len(hits) > depth:
+                hits = hits[np.argpartition(-part[hits], depth - 1)[:depth]]
+            ids.append(self.bases[s] + span[0] + hits)
+            values.append(part[hits])
+        if not ids:
+            return np.zeros(0, dtype=np.int64)
+        ids_all, values_all = np.concatenate(ids), np.concatenate(values)
+        order = np.lexsort((ids_all, -values_all))[:depth]
+        return ids_all[order]
+
+    def lexical_of(self, lexical: Lexical, ids: np.ndarray) -> np.ndarray:
+        seg, rows = self.locate(ids)
+        out = np.zeros(len(ids), dtype=np.float32)
+        for s in np.unique(seg):
+            mask = seg == s
+            out[mask] = lexical.scores[s][rows[mask]]
+        return out
+
+    # ------------------------------------------------------------ records
+
+    def chunks_of(self, ids: Sequence[int]) -> list[tuple[Chunk, StoredArticle]]:
+        """Each global passage id's Chunk (with its article id) and article."""
+        seg, rows = self.locate(np.asarray(ids, dtype=np.int64))
+        out: list[tuple[Chunk, StoredArticle] | None] = [None] * len(rows)
+        for s in np.unique(seg):
+            positions = np.flatnonzero(seg == s)
+            found = self.segments[s].chunks([int(r) for r in rows[positions]])
+            for pos, (doc_row, chunk) in zip(positions, found, strict=True):
+                stored = self._article(int(s), doc_row)
+                out[pos] = (_with_doc(chunk, stored.article.id), stored)
+        return out  # type: ignore[return-value]
+
+    def _article_uncached(self, s: int, row: int) -> StoredArticle:
+        return self.segments[s].article(row)
+
+    def _find_article(self, doc_id: str) -> tuple[int, int] | None:
+        """(segment index, row) of the live article with this id, or None."""
+        for s in range(len(self.segments) - 1, -1, -1):  # newest first
+            row = self.segments[s].find_article(doc_id)
+            if row is not None and not _contains(self.deleted[s], row):
+                return s, row
+        return None
+
+    def article(self, doc_id: str) -> Article | None:
+        where = self.find_article(doc_id)
+        return None if where is None else self._article(*where).article
+
+    def stored_article(self, doc_id: str) -> tuple[int, StoredArticle] | None:
+        where = self.find_article(doc_id)
+        return None if where is None else (where[0], self._article(*where))
+
+    def sentences(self, doc_id: str) -> tuple[Article, tuple[Sentence, ...], np.ndarray] | None:
+        """An article, its sentences in order and their vectors; None when no
+        live article has this id."""
+        where = self.find_article(doc_id)
+        return None if where is None else self._sentences(*where)
+
+    def _sentences_uncached(self, s: int, row: int):
+        stored = self._article(s, row)
+        sentences, vectors = self.segments[s].sentences(stored)
+        vectors.setflags(write=False)
+        return stored.article, tuple(sentences), vectors
+
+    def iter_chunks(self) -> Iterator[tuple[str, str, str]]:
+        """(chunk id, article id, text) of every live passage (for evaluation)."""
+        for s, segment in enumerate(self.segments):
+            live = self._live[s]
+            ids: dict[int, str] = {}
+            for row, doc_row, chunk_id, text in segment.iter_chunks():
+                if live is not None and not live[row]:
+                    continue
+                if doc_row not in ids:
+                    ids[doc_row] = self._article(s, doc_row).article.id
+                yield chunk_id, ids[doc_row], text
+
+    def iter_articles(self) -> Iterator[tuple[int, StoredArticle]]:
+        """(segment index, stored article) of every live article."""
+        for s, segment in enumerate(self.segments):
+            for stored in segment.iter_articles():
+                if not _contains(self.deleted[s], stored.row):
+                    yield s, stored
+
+    def article_languages(self) -> dict[str, int]:
+        """Live articles per language (reads one column of every article row)."""
+        counts: dict[str, int] = {}
+        for s, segment in enumerate(self.segments):
+            deleted = self.deleted[s]
+            for row, language in segment.article_languages():
+                if not _contains(deleted, row):
+                    counts[language] = counts.get(language, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def live_mask(self, s: int) -> np.ndarray | None:
+        """Which rows of segment `s` are live (None: all of them)."""
+        return self._live[s]
+
+    # ------------------------------------------------------------ integrity
+
+    def verify(self, progress=None) -> None:
+        """Hash every file of every segment and every deletion list."""
+        for s, (segment, ref) in enumerate(zip(self.segments, self.commit.segments, strict=True)):
+            if progress:
+                progress(s, segment)
+            check_meta_hash(segment.path, ref)
+            segment.verify()
+            if ref.deleted:
+                path = segment.path / ref.deleted
+                if file_hash(path) != ref.deleted_hash:
+                    raise IndexInvalidError(
+                        f"index file {path} does not match its checksum. {REBUILD}"
+                    )
+
+    def close(self) -> None:
+        for segment in self.segments:
+            segment.close()
+
+
+def open_segment(path: Path, ref: SegmentRef) -> Segment:
+    if not path.is_dir():
+        raise IndexInvalidError(f"index segment {path} is missing. {REBUILD}")
+    check_meta_hash(path, ref)
+    meta = read_meta(path)
+    if meta["name"] != ref.name:
+        raise IndexInvalidError(f"{path / 'meta.json'} names another segment. {REBUILD}")
+    counts = meta["counts"]
+    if (counts["articles"], counts["chunks"], counts["sentences"]) != (
+        ref.articles,
+        ref.chunks,
+        ref.sentences,
+    ):
+        raise IndexInvalidError(f"{path / 'meta.json'} does not agree with the commit. {REBUILD}")
+    return Segment(path, meta)
+
+
+def check_meta_hash(path: Path, ref: SegmentRef) -> None:
+    where = path / "meta.json"
+    try:
+        data = where.read_bytes()
+    except FileNotFoundError:
+        raise IndexInvalidError(f"{where} is missing. {REBUILD}") from None
+    if bytes_hash(data) != ref.meta_hash:
+        raise IndexInvalidError(f"{where} does not match its checksum (altered). {REBUILD}")
+
+
+def read_deleted(path: Path, ref: SegmentRef, segment: Segment) -> np.ndarray:
+    """The sorted deleted article rows a commit records for a segment."""
+    if ref.deleted is None:
+        return np.zeros(0, dtype=np.int32)
+    where = path / ref.deleted
+    try:
+        data = where.read_bytes()
+    except FileNotFoundError:
+        raise IndexInvalidError(f"index file {where} is missing. {REBUILD}") from None
+    if bytes_hash(data) != ref.deleted_hash:
+        raise IndexInvalidError(f"index file {where} does not match its checksum. {REBUILD}")
+    rows = np.frombuffer(data, dtype="<i4") if len(data) % 4 == 0 else None
+    if (
+        rows is None
+        or len(rows) != ref.deleted_articles
+        or (len(rows) and (rows.min() < 0 or rows.max() >= segment.n_articles))
+        or np.any(np.diff(rows) <= 0)
+    ):
+        raise IndexInvalidError(f"index file {where} is malformed. {REBUILD}")
+    return rows.astype(np.int32)
+
+
+def _contains(sorted_rows: np.ndarray, row: int) -> bool:
+    i = int(np.searchsorted(sorted_rows, row))
+    return i < len(sorted_rows) and int(sorted_rows[i]) == row
+
+
+def _with_doc(chunk: Chunk, doc_id: str) -> Chunk:
+    from dataclasses import replace
+
+    return replace(chunk, doc_id=doc_id)
+
+
+def _pointer(root: Path) -> str | None:
+    from rag.store.commit import pointer_target
+
+    return pointer_target(root)
+
+
+def open_snapshot(root: Path) -> Snapshot:
+    """The current commit under `root`, open for searching."""
+    try:
+        return Snapshot.open(root)
+    except FileNotFoundError as exc:  # removed between listing and opening
+        raise IndexMissingError(
+            f"no index at {root} ({exc}). Build one with `rag ingest`."
+        ) from None
