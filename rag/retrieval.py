@@ -150,7 +150,8 @@ class Retriever:
         candidates: set[int] = set()
         for lang in searched:
             depth = min(settings.candidates, snap.language_counts[lang])
-            candidates.update(int(i) for i in snap.dense_candidates(qvec, lang, depth))
+            found = snap.dense_candidates(qvec, lang, depth, settings.dense_nprobe)
+            candidates.update(int(i) for i in found)
             candidates.update(int(i) for i in snap.lexical_top(lexical, lang, depth))
         ids = np.array(sorted(candidates), dtype=np.int64)
         if len(ids) == 0:
@@ -212,9 +213,8 @@ class Retriever:
         hits = []
         for pos in chosen:
             i = int(ids[pos])
-            chunk, stored = records[pos] if pos in records else snap.chunks_of([i])[0]
+            chunk, article = records[pos] if pos in records else snap.chunks_of([i])[0]
             at = order[pos]
-            article = stored.article
             hits.append(
                 Hit(
                     chunk_id=chunk.id,

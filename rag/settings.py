@@ -41,6 +41,11 @@ class Settings:
     # contributes per language before fusion.
     k: int = 5
     candidates: int = 50
+    # Large languages (50,000+ passages in one segment) are searched through
+    # an inverted-file index that scans this many of its lists per question:
+    # more finds more of the exact nearest passages, and costs time
+    # (recall and latency at 1M passages: docs/PERFORMANCE.md).
+    dense_nprobe: int = 24
     # Fusion. "calibrated" (default): per language, dense cosine and BM25 are
     # turned into z-scores against that language's top `calibration_top`
     # candidates, then summed (BM25 weighted by `lexical_weight`). This removes
@@ -110,6 +115,7 @@ class Settings:
             "chunk_chars": 1,
             "k": 1,
             "candidates": 1,
+            "dense_nprobe": 1,
             "calibration_top": 1,
             "max_question_chars": 1,
             "chunk_overlap_sentences": 0,

@@ -158,13 +158,7 @@ class SegmentBuilder:
         """Write the postings (term, rows, tfs; sorted by term), the dense
         indexes and the manifest; move the segment into place. Returns its path."""
         try:
-            self.db.executemany(
-                "INSERT INTO terms VALUES (?,?,?,?)",
-                (
-                    (term, len(rows), _blob(rows, "<i4"), _blob(tfs, "<i4"))
-                    for term, rows, tfs in postings
-                ),
-            )
+            self._write_postings(postings)
             self.db.commit()
             self.db.close()
             for f in (self._vectors, self._sentence_vectors):
@@ -191,7 +185,7 @@ class SegmentBuilder:
                     "sentences": self.n_sentences,
                 },
                 "languages": {lang: list(span) for lang, span in sorted(self.languages.items())},
-                "lexical": {"total_length": self.total_length},
+                "lexical": {"total_length": self.total_length, "postings": self.n_postings},
                 "dense": kinds,
                 "files": files,
             }
@@ -208,6 +202,29 @@ class SegmentBuilder:
         except BaseException:
             self.abort()
             raise
+
+    def _write_postings(self, postings: Iterable[tuple[str, np.ndarray, np.ndarray]]) -> None:
+        """Each term's rows and counts appended to two flat files (memory-mapped
+        when searching), and its place in them recorded in SQLite."""
+        start = 0
+        with (
+            open(self.tmp / "postings.i32", "wb") as rows_file,
+            open(self.tmp / "postings_tf.u16", "wb") as tfs_file,
+        ):
+
+            def entries():
+                nonlocal start
+                for term, rows, tfs in postings:
+                    if not len(rows):
+                        continue
+                    rows_file.write(np.ascontiguousarray(rows, dtype="<i4").tobytes())
+                    counts = np.minimum(np.asarray(tfs), np.iinfo(np.uint16).max)
+                    tfs_file.write(np.ascontiguousarray(counts, dtype="<u2").tobytes())
+                    yield term, len(rows), start
+                    start += len(rows)
+
+            self.db.executemany("INSERT INTO terms VALUES (?,?,?)", entries())
+        self.n_postings = start
 
     def abort(self) -> None:
         with contextlib.suppress(Exception):
@@ -247,10 +264,6 @@ def read_rows(path: Path, start: int, end: int, dim: int) -> np.ndarray:
     if len(data) != count:
         raise ValueError(f"{path} holds fewer rows than expected")
     return data.reshape(end - start, dim)
-
-
-def _blob(values: np.ndarray, dtype: str) -> bytes:
-    return np.ascontiguousarray(values, dtype=dtype).tobytes()
 
 
 class _IdDigest:

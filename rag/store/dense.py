@@ -71,15 +71,25 @@ def write(index, path: Path) -> None:
     faiss.write_index(index, str(path))
 
 
-def read(path: Path):
+def read(path: Path, kind: str):
+    """The index, memory-mapped: opening costs no time and no memory, and a
+    search brings in only the inverted lists (or codes) it reads. `kind` is
+    its class name, as recorded when it was built."""
     import faiss
 
-    return faiss.read_index(str(path))
+    if "IVF" in kind:
+        flags = faiss.IO_FLAG_MMAP  # the inverted lists
+    else:
+        flags = getattr(faiss, "IO_FLAG_MMAP_IFC", faiss.IO_FLAG_MMAP)  # the flat codes
+    return faiss.read_index(str(path), flags)
 
 
-def search(index, query: np.ndarray, depth: int, live: np.ndarray | None = None) -> np.ndarray:
+def search(
+    index, query: np.ndarray, depth: int, live: np.ndarray | None = None, nprobe: int = 0
+) -> np.ndarray:
     """Local row numbers of up to `depth` candidates, best first; `live` is a
-    bitmap (np.packbits, little bit order) of the rows that may be returned."""
+    bitmap (np.packbits, little bit order) of the rows that may be returned;
+    `nprobe` the inverted lists an IVF index scans (0: as built)."""
     import faiss
 
     depth = min(depth, index.ntotal)
@@ -88,7 +98,7 @@ def search(index, query: np.ndarray, depth: int, live: np.ndarray | None = None)
     is_ivf = isinstance(index, faiss.IndexIVF)
     params = faiss.SearchParametersIVF() if is_ivf else faiss.SearchParameters()
     if is_ivf:
-        params.nprobe = index.nprobe
+        params.nprobe = min(nprobe or index.nprobe, index.nlist)
     selector = None
     if live is not None:
         selector = faiss.IDSelectorBitmap(index.ntotal, faiss.swig_ptr(live))

@@ -83,29 +83,40 @@ def idf(df: int, n_docs: int) -> float:
     return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
 
 
+def length_norms(lengths: np.ndarray, avg_length: float) -> np.ndarray:
+    """k1 * (1 - b + b * len / avglen) per passage: the part of BM25 that
+    depends on the passage, computed once per segment and index state.
+
+    >>> length_norms(np.array([4, 8]), 4.0).tolist()
+    [1.5, 2.625]
+    """
+    lengths = np.asarray(lengths, dtype=np.float32)
+    if avg_length <= 0:
+        return np.full(len(lengths), K1, dtype=np.float32)
+    return (K1 * ((1 - B) + B * lengths / np.float32(avg_length))).astype(np.float32)
+
+
 def segment_scores(
-    matches: Sequence[tuple[float, np.ndarray, np.ndarray]],
-    lengths: np.ndarray,
-    avg_length: float,
-    size: int,
+    matches: Sequence[tuple[float, np.ndarray, np.ndarray]], norms: np.ndarray, size: int
 ) -> np.ndarray:
     """BM25 score of every row of a segment (0 where no term matches).
 
     `matches` holds, per query term found in the segment, (idf with corpus
-    statistics, rows, tfs).
+    statistics, rows, tfs); `norms` comes from `length_norms`.
 
-    >>> s = segment_scores([(1.0, np.array([1]), np.array([2]))], np.array([4, 4]), 4.0, 2)
+    >>> s = segment_scores([(1.0, np.array([1]), np.array([2]))], np.array([1.5, 1.5]), 2)
     >>> s.tolist() == [0.0, np.float32(2 / (2 + 1.5))]
     True
     """
-    if not matches or avg_length <= 0:
+    if not matches:
         return np.zeros(size, dtype=np.float32)
-    rows = np.concatenate([m[1] for m in matches])
-    tfs = np.concatenate([m[2] for m in matches]).astype(np.float32)
-    weights = np.concatenate([np.full(len(m[1]), m[0], dtype=np.float32) for m in matches])
-    norm = K1 * ((1 - B) + B * lengths[rows].astype(np.float32) / np.float32(avg_length))
-    contributions = weights * (tfs / (norm + tfs))
-    return np.bincount(rows, weights=contributions, minlength=size).astype(np.float32)
+    total = np.zeros(size, dtype=np.float32)
+    for weight, rows, tfs in matches:
+        tf = np.asarray(tfs, dtype=np.float32)
+        contribution = np.float32(weight) * tf / (tf + norms[rows])
+        # Rows are distinct within one term's postings: a plain scatter-add.
+        total[rows] += contribution
+    return total
 
 
 def _i32(values: list[int]) -> np.ndarray:

@@ -4,8 +4,12 @@ A segment is a directory written once and never changed:
 
     meta.json              counts, language ranges, BM25 statistics, dense
                            index kinds, and the size and BLAKE3 of every file
-    records.sqlite         articles, passages, sentences, and the BM25
-                           postings of every term (STRICT tables)
+    records.sqlite         articles, passages, sentences, and each BM25
+                           term's document frequency and first posting
+                           (STRICT tables)
+    postings.i32           the passage rows of every term's postings, term
+                           after term (sorted by term, rows ascending)
+    postings_tf.u16        how often the term occurs in each of those passages
     vectors.f32            passage vectors, float32, one row per passage
     sentence_vectors.f32   sentence vectors, one row per sentence
     chunk_docs.i32         the article row of each passage
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import NamedTuple
 
 from rag.errors import IndexInvalidError
 from rag.records import Article, Chunk, Sentence
@@ -65,9 +70,8 @@ CREATE TABLE sentences (
 ) STRICT;
 CREATE TABLE terms (
     term TEXT PRIMARY KEY,
-    df INTEGER NOT NULL,
-    rows BLOB NOT NULL,
-    tfs BLOB NOT NULL
+    df INTEGER NOT NULL CHECK (df > 0),
+    start INTEGER NOT NULL CHECK (start >= 0)
 ) STRICT, WITHOUT ROWID;
 """
 
@@ -89,6 +93,31 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         raise IndexInvalidError(f"cannot read {path}: {exc}. {REBUILD}") from None
     return db
+
+
+class ArticleInfo(NamedTuple):
+    """What a hit shows of its article: no text."""
+
+    row: int
+    id: str
+    title: str
+    language: str
+    date: str | None
+
+
+def info_from_row(values: tuple, where: Path) -> ArticleInfo:
+    try:
+        row, id_, title, language, date = values
+        _check_types(
+            (row, int), (id_, str), (title, str), (language, str), (date, (str, type(None)))
+        )
+        if not language:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise IndexInvalidError(
+            f"{where}: an article row is malformed ({_short(values)}). {REBUILD}"
+        ) from None
+    return ArticleInfo(row, id_, title, language, date)
 
 
 class StoredArticle:

@@ -27,14 +27,18 @@ from rag.store.schema import (
     REBUILD,
     SEGMENT_FORMAT,
     SEGMENT_VERSION,
+    ArticleInfo,
     StoredArticle,
     chunk_from_row,
     connect_readonly,
+    info_from_row,
     sentence_from_row,
 )
 
 REQUIRED = (
     "records.sqlite",
+    "postings.i32",
+    "postings_tf.u16",
     "vectors.f32",
     "sentence_vectors.f32",
     "chunk_docs.i32",
@@ -68,8 +72,9 @@ def read_meta(path: Path) -> dict:
         for lang, info in meta["dense"].items():
             if lang not in meta["languages"] or info["file"] not in meta["files"]:
                 raise ValueError
-        if not isinstance(meta["lexical"]["total_length"], int):
-            raise ValueError
+        for key in ("total_length", "postings"):
+            if not isinstance(meta["lexical"][key], int) or meta["lexical"][key] < 0:
+                raise ValueError
         for name in REQUIRED:
             _ = meta["files"][name]["bytes"], meta["files"][name][HASH]
     except (KeyError, TypeError, ValueError, AttributeError):
@@ -93,6 +98,15 @@ class Segment:
             lang: (int(a), int(b)) for lang, (a, b) in self.meta["languages"].items()
         }
         self.total_length: int = self.meta["lexical"]["total_length"]
+        try:
+            self._open_files()
+        except FileNotFoundError as exc:  # removed by a merge while this opened
+            raise IndexInvalidError(f"index file {exc.filename} is missing. {REBUILD}") from None
+        except OSError as exc:
+            raise IndexInvalidError(f"cannot read {path}: {exc}. {REBUILD}") from None
+
+    def _open_files(self) -> None:
+        path = self.path
         self.check_sizes()
         self.vectors = self._map("vectors.f32", "<f4", (self.n_chunks, self.dim))
         self.sentence_vectors = self._map(
@@ -100,6 +114,9 @@ class Segment:
         )
         self.chunk_docs = self._map("chunk_docs.i32", "<i4", (self.n_chunks,))
         self.lengths = self._map("lengths.i32", "<i4", (self.n_chunks,))
+        n_postings = self.meta["lexical"]["postings"]
+        self.posting_rows = self._map("postings.i32", "<i4", (n_postings,))
+        self.posting_tfs = self._map("postings_tf.u16", "<u2", (n_postings,))
         self._db = connect_readonly(path / "records.sqlite")
         self._fds = tuple(
             os.open(path / rel, os.O_RDONLY) for rel in ("vectors.f32", "sentence_vectors.f32")
@@ -109,7 +126,7 @@ class Segment:
         for lang, info in self.meta["dense"].items():
             where = path / info["file"]
             try:
-                index = dense.read(where)
+                index = dense.read(where, str(info.get("kind", "")))
             except RuntimeError as exc:
                 raise IndexInvalidError(f"cannot read {where}: {exc}. {REBUILD}") from None
             start, end = self.languages[lang]
@@ -188,6 +205,23 @@ class Segment:
                 f"{self.path / 'records.sqlite'} lacks article row {row}. {REBUILD}"
             )
         return StoredArticle(found[0], self.path / "records.sqlite")
+
+    def article_infos(self, rows: list[int]) -> dict[int, ArticleInfo]:
+        """Id, title, language and date of these article rows (no text)."""
+        where = self.path / "records.sqlite"
+        out: dict[int, ArticleInfo] = {}
+        for start in range(0, len(rows), 500):
+            part = [int(r) for r in rows[start : start + 500]]
+            marks = ",".join("?" * len(part))
+            for values in self._query(
+                f"SELECT row, id, title, language, date FROM articles WHERE row IN ({marks})",
+                tuple(part),
+            ):
+                out[values[0]] = info_from_row(values, where)
+        missing = [r for r in rows if int(r) not in out]
+        if missing:
+            raise IndexInvalidError(f"{where} lacks article row {missing[0]}. {REBUILD}")
+        return out
 
     def find_article(self, doc_id: str) -> int | None:
         """The row of the article with this id, or None."""
@@ -306,21 +340,32 @@ class Segment:
         )
 
     def term(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """(rows, tfs) of the passages holding `term`, or None."""
-        found = self._query("SELECT df, rows, tfs FROM terms WHERE term = ?", (term,))
+        """(rows, tfs) of the passages holding `term`, or None: views of the
+        memory-mapped postings, nothing copied."""
+        found = self._query("SELECT df, start FROM terms WHERE term = ?", (term,))
         if not found:
             return None
-        df, rows, tfs = found[0]
-        try:
-            rows = np.frombuffer(rows, dtype="<i4")
-            tfs = np.frombuffer(tfs, dtype="<i4")
-            if len(rows) != df or len(tfs) != df or (df and rows.max() >= self.n_chunks):
-                raise ValueError
-        except (TypeError, ValueError):
+        return self._postings(term, *found[0])
+
+    def _postings(self, term: str, df: object, start: object) -> tuple[np.ndarray, np.ndarray]:
+        if (
+            isinstance(df, bool)
+            or not isinstance(df, int)
+            or not isinstance(start, int)
+            or df <= 0
+            or start < 0
+            or start + df > len(self.posting_rows)
+        ):
             raise IndexInvalidError(
                 f"{self.path / 'records.sqlite'}: the postings of {term!r} are malformed. {REBUILD}"
-            ) from None
-        return rows, tfs
+            )
+        rows = self.posting_rows[start : start + df]
+        if rows[-1] >= self.n_chunks or rows[0] < 0:
+            raise IndexInvalidError(
+                f"{self.path / 'postings.i32'}: the postings of {term!r} name passages that do "
+                f"not exist. {REBUILD}"
+            )
+        return rows, self.posting_tfs[start : start + df]
 
     def iter_terms(self):
         """(term, rows, tfs) for every term, sorted by term (for merges)."""
@@ -328,20 +373,17 @@ class Segment:
 
         cursor = self._db.cursor()
         try:
-            for term, _, rows, tfs in cursor.execute(
-                "SELECT term, df, rows, tfs FROM terms ORDER BY term"
+            for term, df, start in cursor.execute(
+                "SELECT term, df, start FROM terms ORDER BY term"
             ):
-                yield term, np.frombuffer(rows, dtype="<i4"), np.frombuffer(tfs, dtype="<i4")
+                rows, tfs = self._postings(term, df, start)
+                yield term, np.asarray(rows), np.asarray(tfs)
         except sqlite3.DatabaseError as exc:
             raise IndexInvalidError(
                 f"cannot read {self.path / 'records.sqlite'}: {exc}. {REBUILD}"
             ) from None
         finally:
             cursor.close()
-
-    def __del__(self) -> None:  # segments are shared by snapshots: closed when unused
-        with contextlib.suppress(Exception):
-            self.close()
 
     def close(self) -> None:
         self._db.close()

@@ -22,8 +22,8 @@ from rag.records import Article, Chunk, Sentence
 from rag.store import dense
 from rag.store.commit import REBUILD, SEGMENTS, Commit, SegmentRef, read_current
 from rag.store.files import bytes_hash, file_hash
-from rag.store.postings import idf, segment_scores
-from rag.store.schema import StoredArticle
+from rag.store.postings import idf, length_norms, segment_scores
+from rag.store.schema import ArticleInfo, StoredArticle
 from rag.store.segment import Segment, read_meta
 
 
@@ -84,6 +84,8 @@ class Snapshot:
         self._article = functools.lru_cache(maxsize=1024)(self._article_uncached)
         self._sentences = functools.lru_cache(maxsize=1024)(self._sentences_uncached)
         self._lock = threading.Lock()
+        self._norm_cache: dict[int, np.ndarray] = {}
+        self._info_cache: dict[tuple[int, int], ArticleInfo] = {}
 
     # ------------------------------------------------------------ opening
 
@@ -146,7 +148,9 @@ class Snapshot:
 
     # ------------------------------------------------------------ search
 
-    def dense_candidates(self, query: np.ndarray, language: str, depth: int) -> np.ndarray:
+    def dense_candidates(
+        self, query: np.ndarray, language: str, depth: int, nprobe: int = 0
+    ) -> np.ndarray:
         """Global ids of up to `depth` passages in `language` nearest the query,
         picked by each segment's candidate index, ranked by exact similarity."""
         found = []
@@ -155,7 +159,7 @@ class Snapshot:
             if index is None:
                 continue
             start, _ = segment.languages[language]
-            local = dense.search(index, query, depth, self._bitmaps[s].get(language))
+            local = dense.search(index, query, depth, self._bitmaps[s].get(language), nprobe)
             found.append(self.bases[s] + start + local)
         if not found:
             return np.zeros(0, dtype=np.int64)
@@ -180,11 +184,19 @@ class Snapshot:
         scores = []
         for s, segment in enumerate(self.segments):
             matches = [(idf(df[t], self.n_docs), rows, tfs) for t, rows, tfs in per_segment[s]]
-            score = segment_scores(matches, segment.lengths, self.avg_length, segment.n_chunks)
+            score = segment_scores(matches, self._norms(s), segment.n_chunks)
             if self._live[s] is not None:
                 score[~self._live[s]] = 0
             scores.append(score)
         return Lexical(tuple(scores))
+
+    def _norms(self, s: int) -> np.ndarray:
+        """The BM25 length norms of segment `s` under this commit's statistics."""
+        norms = self._norm_cache.get(s)
+        if norms is None:
+            norms = length_norms(self.segments[s].lengths, self.avg_length)
+            self._norm_cache[s] = norms
+        return norms
 
     def lexical_top(self, lexical: Lexical, language: str, depth: int) -> np.ndarray:
         """Global ids of up to `depth` passages in `language` with the highest
@@ -216,17 +228,29 @@ class Snapshot:
 
     # ------------------------------------------------------------ records
 
-    def chunks_of(self, ids: Sequence[int]) -> list[tuple[Chunk, StoredArticle]]:
-        """Each global passage id's Chunk (with its article id) and article."""
+    def chunks_of(self, ids: Sequence[int]) -> list[tuple[Chunk, ArticleInfo]]:
+        """Each global passage id's Chunk (with its article id) and what a
+        hit shows of its article."""
         seg, rows = self.locate(np.asarray(ids, dtype=np.int64))
-        out: list[tuple[Chunk, StoredArticle] | None] = [None] * len(rows)
+        out: list[tuple[Chunk, ArticleInfo] | None] = [None] * len(rows)
         for s in np.unique(seg):
             positions = np.flatnonzero(seg == s)
             found = self.segments[s].chunks([int(r) for r in rows[positions]])
+            infos = self._infos(int(s), [doc_row for doc_row, _ in found])
             for pos, (doc_row, chunk) in zip(positions, found, strict=True):
-                stored = self._article(int(s), doc_row)
-                out[pos] = (_with_doc(chunk, stored.article.id), stored)
+                info = infos[doc_row]
+                out[pos] = (_with_doc(chunk, info.id), info)
         return out  # type: ignore[return-value]
+
+    def _infos(self, s: int, rows: list[int]) -> dict[int, ArticleInfo]:
+        cache = self._info_cache
+        missing = sorted({r for r in rows if (s, r) not in cache})
+        if missing:
+            if len(cache) > 50_000:
+                cache.clear()
+            for row, info in self.segments[s].article_infos(missing).items():
+                cache[(s, row)] = info
+        return {r: cache[(s, r)] for r in rows}
 
     def _article_uncached(self, s: int, row: int) -> StoredArticle:
         return self.segments[s].article(row)
@@ -268,7 +292,7 @@ class Snapshot:
                 if live is not None and not live[row]:
                     continue
                 if doc_row not in ids:
-                    ids[doc_row] = self._article(s, doc_row).article.id
+                    ids[doc_row] = self._infos(s, [doc_row])[doc_row].id
                 yield chunk_id, ids[doc_row], text
 
     def iter_articles(self) -> Iterator[tuple[int, StoredArticle]]:
