@@ -50,11 +50,11 @@ def test_round_trip_keeps_articles_chunks_sentences_and_vectors(
     assert set(articles) == {"en_sanctions", "sv_ekonomi", "nb_valg"}
     n = snapshot.size
     chunks = snapshot.chunks_of(list(range(n)))
-    for chunk, stored in chunks:
-        assert stored.article.text[chunk.start : chunk.end] == chunk.text
+    for chunk, info in chunks:
+        assert articles[info.id].text[chunk.start : chunk.end] == chunk.text
     vectors = snapshot.vectors_of(np.arange(n))
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    expected = fake_embedder.embed_documents([f"{s.article.title}\n{c.text}" for c, s in chunks])
+    expected = fake_embedder.embed_documents([f"{info.title}\n{c.text}" for c, info in chunks])
     assert np.allclose(vectors, expected, atol=1e-6)  # the passage with its title
     for doc_id, article in articles.items():
         _, sentences, sentence_vectors = snapshot.sentences(doc_id)
@@ -126,6 +126,44 @@ def test_an_edited_article_is_replaced_and_only_its_new_texts_are_embedded(tiny_
     old = _segment_dirs(tiny_index)[0]
     assert {p.name: p.stat().st_mtime_ns for p in old.iterdir() if p.name in before} == before
     assert "Riksbanken höjer räntan igen." in index_articles(tiny_index)["sv_ekonomi"].text
+
+
+def _vectors_by_text(settings: Settings) -> dict[str, np.ndarray]:
+    snapshot = _snapshot(settings)
+    out = {}
+    for chunk, info in snapshot.chunks_of(list(range(snapshot.size))):
+        if snapshot.find_article(info.id) is not None:
+            (row,) = [i for i in range(snapshot.size) if snapshot.chunks_of([i])[0][0] == chunk]
+            out["passage:" + chunk.text] = snapshot.vectors_of(np.array([row]))[0]
+    for _, stored in snapshot.iter_articles():
+        _, sentences, vectors = snapshot.sentences(stored.article.id)
+        for sentence, vector in zip(sentences, vectors, strict=True):
+            out["sentence:" + sentence.text] = vector
+    return out
+
+
+def test_an_edit_then_ingest_gives_the_vectors_a_rebuild_gives(tiny_index: Settings):
+    path = tiny_index.seeds_path / "nb_valg.txt"
+    path.write_text(path.read_text() + "\n\nEn kort setning.")
+    build_index(tiny_index, embedder=HashEmbedder())
+    incremental = _vectors_by_text(tiny_index)
+    build_index(tiny_index, embedder=HashEmbedder(), rebuild=True)
+    rebuilt = _vectors_by_text(tiny_index)
+    assert incremental.keys() == rebuilt.keys()
+    for key, vector in rebuilt.items():
+        assert np.allclose(incremental[key], vector, atol=1e-6), key
+
+
+def test_a_sentence_that_is_a_whole_passage_shares_its_vector(tiny_settings: Settings):
+    (tiny_settings.seeds_path / "long.txt").write_text("Rubrik\n\nEn enda mening om Minsk.")
+    embedder = HashEmbedder()
+    build_index(tiny_settings, embedder=embedder)
+    snapshot = _snapshot(tiny_settings)
+    _, sentences, vectors = snapshot.sentences("long")
+    everything = snapshot.chunks_of(list(range(snapshot.size)))
+    [chunk] = [c for c, info in everything if info.id == "long"]
+    assert [s.text for s in sentences] == [chunk.text]
+    assert np.allclose(vectors[0], embedder.embed_documents([f"Rubrik\n{chunk.text}"])[0])
 
 
 def test_a_deleted_file_removes_its_article_and_a_new_one_is_added(tiny_index: Settings):
@@ -427,7 +465,7 @@ def _reseal(settings: Settings, segment: Path) -> None:
         "ALTER TABLE c2 RENAME TO chunks; UPDATE chunks SET start = 'x'",
         "CREATE TABLE s2 AS SELECT * FROM sentences; DROP TABLE sentences; "
         "ALTER TABLE s2 RENAME TO sentences; UPDATE sentences SET end = 99999",
-        "UPDATE terms SET rows = x'00'",
+        "UPDATE terms SET start = 999999999",
     ],
     ids=["title not text", "no language", "offset not a number", "sentence past end", "postings"],
 )
@@ -487,6 +525,27 @@ def test_a_segment_directory_is_not_an_index_root(tiny_index: Settings, fake_emb
     inside = replace(tiny_index, index_dir=_segment_dirs(tiny_index)[0])
     with pytest.raises(UsageError, match="inside an index"):
         build_index(inside, embedder=fake_embedder)
+
+
+def test_opening_starts_over_when_a_merge_removes_segments_meanwhile(
+    tiny_index: Settings, fake_embedder, monkeypatch
+):
+    import rag.store.snapshot as snapshot_module
+
+    (tiny_index.seeds_path / "n.txt").write_text("One more article about Minsk.")
+    build_index(tiny_index, embedder=fake_embedder)
+    real, calls = snapshot_module.open_segment, []
+
+    def compact_first(path, ref):
+        if not calls:
+            calls.append(path)
+            Index(tiny_index).compact()  # removes the segments being opened
+        return real(path, ref)
+
+    monkeypatch.setattr(snapshot_module, "open_segment", compact_first)
+    snapshot = Snapshot.open(tiny_index.index_path)
+    assert calls and len(snapshot.segments) == 1 and snapshot.commit.operation == "compact"
+    assert len(list(snapshot.iter_articles())) == 4
 
 
 def test_missing_index_says_how_to_build_one(tmp_path: Path):
