@@ -6,6 +6,7 @@ Playwright). The index holds the seeds plus a hostile article full of markup.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -179,6 +180,30 @@ def test_ten_users_at_once_all_get_answers(app_url):
         )
     assert len(results) == 10
     assert all(answer and answer["hits"] for _, _, answer in results)
+
+
+@pytest.mark.slow
+def test_the_running_app_answers_from_an_article_added_after_it_started(app_index, tmp_path):
+    from rag.index import Index
+
+    index = tmp_path / "index"
+    shutil.copytree(app_index, index, symlinks=True)
+    article = tmp_path / "kaliningrad.txt"
+    article.write_text(
+        "Kaliningrad ferry resumes\n\nThe ferry between Kaliningrad and Ust-Luga carried "
+        "4,200 trucks in March, the port authority said on Tuesday."
+    )
+    question = "How many trucks did the Kaliningrad ferry carry in March?"
+    with serve(index) as url:
+        _, _, before = ask(url, question)
+        assert "4,200" not in json.dumps(before)
+        Index(Settings(root=tmp_path, index_dir=index)).add(article)
+        _, _, after = ask(url, question)
+        assert "4,200 trucks" in after["text"]
+        assert after["citations"][0]["doc_id"] == "kaliningrad"
+        Index(Settings(root=tmp_path, index_dir=index)).remove("kaliningrad")
+        _, _, gone = ask(url, question)
+        assert "4,200" not in json.dumps(gone)
 
 
 def test_missing_index_is_a_message_on_the_page(tmp_path):
