@@ -83,6 +83,7 @@ class Retriever:
         embedder = embedder or make_embedder(settings.embedder, settings.resolved_threads())
         snapshot = Snapshot.open(settings.index_path)
         _check_embedder(snapshot, embedder, settings)
+        snapshot.preload()
         warm_up_questions_in_background()
         return cls(snapshot, embedder, settings)
 
@@ -97,6 +98,7 @@ class Retriever:
             if pointer_target(self.settings.index_path) != current.target:
                 fresh = Snapshot.open(self.settings.index_path, previous=current)
                 _check_embedder(fresh, self.embedder, self.settings)
+                fresh.preload()
                 self._snapshot = current = fresh
         return current
 
@@ -150,7 +152,7 @@ class Retriever:
         candidates: set[int] = set()
         for lang in searched:
             depth = min(settings.candidates, snap.language_counts[lang])
-            found = snap.dense_candidates(qvec, lang, depth, settings.dense_nprobe)
+            found = snap.dense_candidates(qvec, lang, depth, settings.dense_probe_share)
             candidates.update(int(i) for i in found)
             candidates.update(int(i) for i in snap.lexical_top(lexical, lang, depth))
         ids = np.array(sorted(candidates), dtype=np.int64)

@@ -127,6 +127,22 @@ def test_scores_use_whole_index_statistics_across_segments(tmp_path: Path) -> No
         np.testing.assert_allclose([a[k] for k in sorted(a)], [b[k] for k in sorted(a)], rtol=1e-6)
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_top_positive_is_the_exact_top_k(seed: int) -> None:
+    from rag.store.postings import top_positive
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 200_000))
+    scores = rng.exponential(size=n).astype(np.float32) * (rng.random(n) < rng.random())
+    scores[rng.integers(0, n, size=n // 10)] = 0
+    k = int(rng.integers(1, 80))
+    got = top_positive(scores, k)
+    positive = np.flatnonzero(scores > 0)
+    expected = positive[np.argsort(-scores[positive], kind="stable")][:k]
+    assert len(got) == len(expected)
+    assert np.allclose(np.sort(scores[got]), np.sort(scores[expected]))
+
+
 def test_idf_is_lucenes() -> None:
     assert idf(1, 1) == pytest.approx(np.log(1 + 0.5 / 1.5))
     assert idf(5, 10) > idf(9, 10) > 0

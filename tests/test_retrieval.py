@@ -221,7 +221,7 @@ def test_ingest_groups_each_language_into_one_range(tiny_index: Settings, fake_e
         spans = sorted(segment.languages.values())
         assert spans[0][0] == 0 and spans[-1][1] == segment.n_chunks
         assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
-        assert set(segment.dense) == set(segment.languages)  # each searched on its own
+        assert all(segment.dense(lang) is not None for lang in segment.languages)
 
 
 def test_module_level_retrieve_uses_the_k_setting(tiny_index: Settings, fake_embedder, monkeypatch):

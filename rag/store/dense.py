@@ -5,7 +5,8 @@ these indexes only *pick* candidates, whose scores the retriever then
 computes exactly from those vectors. Below `IVF_MIN` passages a language gets
 an exhaustive float16 index (half the memory a scan reads); from `IVF_MIN`
 on, an inverted-file index with 8-bit codes (a quarter of the memory), which
-scans only the `nprobe` lists nearest to the question. Both settings are
+scans only the lists nearest to the question (a share of them:
+`Settings.dense_probe_share`). Both settings are
 chosen by measured recall@10 against exact search (`bench/bench_scale.py`,
 docs/PERFORMANCE.md).
 
@@ -22,7 +23,8 @@ import numpy as np
 
 IVF_MIN = 50_000  # passages in one language of one segment
 TRAIN_PER_LIST = 40  # k-means training points per inverted list
-NPROBE = 24  # lists scanned per question (see docs/PERFORMANCE.md)
+PROBE_SHARE = 0.04  # share of the lists scanned per question (docs/PERFORMANCE.md)
+MIN_PROBES = 8
 BLOCK = 65_536  # vectors added at a time (bounded memory while building)
 
 
@@ -33,6 +35,15 @@ def n_lists(n: int) -> int:
     2000
     """
     return max(1, int(2 * np.sqrt(n)))
+
+
+def probes(lists: int, share: float) -> int:
+    """Inverted lists to scan: `share` of them, at least MIN_PROBES.
+
+    >>> probes(1656, 0.04), probes(100, 0.04), probes(5, 0.04)
+    (67, 8, 5)
+    """
+    return min(lists, max(MIN_PROBES, round(share * lists + 0.5)))
 
 
 def build(read: Callable[[int, int], np.ndarray], n: int, dim: int, seed: int = 0):
@@ -59,7 +70,7 @@ def build(read: Callable[[int, int], np.ndarray], n: int, dim: int, seed: int = 
             if len(chosen):
                 parts.append(read(start, min(n, start + BLOCK))[chosen])
         index.train(np.ascontiguousarray(np.concatenate(parts), dtype=np.float32))
-        index.nprobe = NPROBE
+        index.nprobe = probes(lists, PROBE_SHARE)
     for start in range(0, n, BLOCK):
         index.add(np.ascontiguousarray(read(start, min(n, start + BLOCK)), dtype=np.float32))
     return index
@@ -71,25 +82,18 @@ def write(index, path: Path) -> None:
     faiss.write_index(index, str(path))
 
 
-def read(path: Path, kind: str):
-    """The index, memory-mapped: opening costs no time and no memory, and a
-    search brings in only the inverted lists (or codes) it reads. `kind` is
-    its class name, as recorded when it was built."""
+def read(path: Path):
     import faiss
 
-    if "IVF" in kind:
-        flags = faiss.IO_FLAG_MMAP  # the inverted lists
-    else:
-        flags = getattr(faiss, "IO_FLAG_MMAP_IFC", faiss.IO_FLAG_MMAP)  # the flat codes
-    return faiss.read_index(str(path), flags)
+    return faiss.read_index(str(path))
 
 
 def search(
-    index, query: np.ndarray, depth: int, live: np.ndarray | None = None, nprobe: int = 0
+    index, query: np.ndarray, depth: int, live: np.ndarray | None = None, share: float = 0.0
 ) -> np.ndarray:
     """Local row numbers of up to `depth` candidates, best first; `live` is a
     bitmap (np.packbits, little bit order) of the rows that may be returned;
-    `nprobe` the inverted lists an IVF index scans (0: as built)."""
+    `share` the share of an IVF index's lists to scan (0: as built)."""
     import faiss
 
     depth = min(depth, index.ntotal)
@@ -98,7 +102,7 @@ def search(
     is_ivf = isinstance(index, faiss.IndexIVF)
     params = faiss.SearchParametersIVF() if is_ivf else faiss.SearchParameters()
     if is_ivf:
-        params.nprobe = min(nprobe or index.nprobe, index.nlist)
+        params.nprobe = probes(index.nlist, share) if share else index.nprobe
     selector = None
     if live is not None:
         selector = faiss.IDSelectorBitmap(index.ntotal, faiss.swig_ptr(live))

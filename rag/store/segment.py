@@ -119,25 +119,47 @@ class Segment:
         self.posting_tfs = self._map("postings_tf.u16", "<u2", (n_postings,))
         self._db = connect_readonly(path / "records.sqlite")
         self._fds = tuple(
-            os.open(path / rel, os.O_RDONLY) for rel in ("vectors.f32", "sentence_vectors.f32")
+            os.open(path / rel, os.O_RDONLY)
+            for rel in ("vectors.f32", "sentence_vectors.f32", "postings.i32", "postings_tf.u16")
         )
         self._lock = threading.Lock()
-        self.dense = {}
-        for lang, info in self.meta["dense"].items():
-            where = path / info["file"]
-            try:
-                index = dense.read(where, str(info.get("kind", "")))
-            except RuntimeError as exc:
-                raise IndexInvalidError(f"cannot read {where}: {exc}. {REBUILD}") from None
-            start, end = self.languages[lang]
-            if index.ntotal != end - start or index.d != self.dim:
-                raise IndexInvalidError(
-                    f"{where} holds {index.ntotal} vectors, the manifest says {end - start}. "
-                    f"{REBUILD}"
-                )
-            self.dense[lang] = index
-        if set(self.dense) != {lang for lang, (a, b) in self.languages.items() if b > a}:
+        self._dense: dict[str, object] = {}
+        self._dense_lock = threading.Lock()
+        searched = {lang for lang, (a, b) in self.languages.items() if b > a}
+        if set(self.meta["dense"]) != searched:
             raise IndexInvalidError(f"{path / 'meta.json'} lacks a dense index. {REBUILD}")
+        for lang, info in self.meta["dense"].items():
+            start, end = self.languages[lang]
+            if info.get("count") != end - start:
+                raise IndexInvalidError(
+                    f"{path / 'meta.json'}: the dense index of {lang!r} disagrees with its "
+                    f"passages. {REBUILD}"
+                )
+
+    def dense(self, language: str):
+        """The candidate index of one language (None when it has no passages
+        here), read into memory on first use: a writer never pays for it,
+        and a reader's searches do not go through page faults (memory-mapped
+        inverted lists searched about half as fast, docs/PERFORMANCE.md)."""
+        index = self._dense.get(language)
+        if index is not None or language not in self.meta["dense"]:
+            return index
+        with self._dense_lock:
+            if language not in self._dense:
+                info = self.meta["dense"][language]
+                where = self.path / info["file"]
+                try:
+                    index = dense.read(where)
+                except RuntimeError as exc:
+                    raise IndexInvalidError(f"cannot read {where}: {exc}. {REBUILD}") from None
+                start, end = self.languages[language]
+                if index.ntotal != end - start or index.d != self.dim:
+                    raise IndexInvalidError(
+                        f"{where} holds {index.ntotal} vectors, the manifest says "
+                        f"{end - start}. {REBUILD}"
+                    )
+                self._dense[language] = index
+            return self._dense[language]
 
     # ------------------------------------------------------------ integrity
 
@@ -348,6 +370,12 @@ class Segment:
         return self._postings(term, *found[0])
 
     def _postings(self, term: str, df: object, start: object) -> tuple[np.ndarray, np.ndarray]:
+        self._check_entry(term, df, start)
+        rows = self.posting_rows[start : start + df]
+        self._check_rows(term, rows)
+        return rows, self.posting_tfs[start : start + df]
+
+    def _check_entry(self, term: str, df: object, start: object) -> None:
         if (
             isinstance(df, bool)
             or not isinstance(df, int)
@@ -357,15 +385,16 @@ class Segment:
             or start + df > len(self.posting_rows)
         ):
             raise IndexInvalidError(
-                f"{self.path / 'records.sqlite'}: the postings of {term!r} are malformed. {REBUILD}"
+                f"{self.path / 'records.sqlite'}: the postings of {term!r} are malformed. "
+                f"{REBUILD}"
             )
-        rows = self.posting_rows[start : start + df]
+
+    def _check_rows(self, term: str, rows: np.ndarray) -> None:
         if rows[-1] >= self.n_chunks or rows[0] < 0:
             raise IndexInvalidError(
                 f"{self.path / 'postings.i32'}: the postings of {term!r} name passages that do "
                 f"not exist. {REBUILD}"
             )
-        return rows, self.posting_tfs[start : start + df]
 
     def iter_terms(self):
         """(term, rows, tfs) for every term, sorted by term (for merges)."""
@@ -376,8 +405,15 @@ class Segment:
             for term, df, start in cursor.execute(
                 "SELECT term, df, start FROM terms ORDER BY term"
             ):
-                rows, tfs = self._postings(term, df, start)
-                yield term, np.asarray(rows), np.asarray(tfs)
+                self._check_entry(term, df, start)
+                # Plain reads, not the mapping: a merge reads every posting,
+                # which would otherwise stay resident in this process.
+                rows = np.frombuffer(os.pread(self._fds[2], df * 4, start * 4), dtype="<i4")
+                tfs = np.frombuffer(os.pread(self._fds[3], df * 2, start * 2), dtype="<u2")
+                if len(rows) != df or len(tfs) != df:
+                    raise IndexInvalidError(f"{self.path}: the postings are truncated. {REBUILD}")
+                self._check_rows(term, rows)
+                yield term, rows, tfs
         except sqlite3.DatabaseError as exc:
             raise IndexInvalidError(
                 f"cannot read {self.path / 'records.sqlite'}: {exc}. {REBUILD}"

@@ -22,7 +22,7 @@ from rag.records import Article, Chunk, Sentence
 from rag.store import dense
 from rag.store.commit import REBUILD, SEGMENTS, Commit, SegmentRef, read_current
 from rag.store.files import bytes_hash, file_hash
-from rag.store.postings import idf, length_norms, segment_scores
+from rag.store.postings import idf, length_norms, segment_scores, top_positive
 from rag.store.schema import ArticleInfo, StoredArticle
 from rag.store.segment import Segment, read_meta
 
@@ -149,17 +149,18 @@ class Snapshot:
     # ------------------------------------------------------------ search
 
     def dense_candidates(
-        self, query: np.ndarray, language: str, depth: int, nprobe: int = 0
+        self, query: np.ndarray, language: str, depth: int, probe_share: float = 0.0
     ) -> np.ndarray:
         """Global ids of up to `depth` passages in `language` nearest the query,
         picked by each segment's candidate index, ranked by exact similarity."""
         found = []
         for s, segment in enumerate(self.segments):
-            index = segment.dense.get(language)
+            index = segment.dense(language)
             if index is None:
                 continue
             start, _ = segment.languages[language]
-            local = dense.search(index, query, depth, self._bitmaps[s].get(language), nprobe)
+            bitmap = self._bitmaps[s].get(language)
+            local = dense.search(index, query, depth, bitmap, probe_share)
             found.append(self.bases[s] + start + local)
         if not found:
             return np.zeros(0, dtype=np.int64)
@@ -190,6 +191,15 @@ class Snapshot:
             scores.append(score)
         return Lexical(tuple(scores))
 
+    def preload(self) -> Snapshot:
+        """Read every candidate index and BM25 length norm now (a searcher's
+        first question then waits for nothing); returns the snapshot."""
+        for s, segment in enumerate(self.segments):
+            for language in segment.languages:
+                segment.dense(language)
+            self._norms(s)
+        return self
+
     def _norms(self, s: int) -> np.ndarray:
         """The BM25 length norms of segment `s` under this commit's statistics."""
         norms = self._norm_cache.get(s)
@@ -207,9 +217,7 @@ class Snapshot:
             if span is None:
                 continue
             part = lexical.scores[s][span[0] : span[1]]
-            hits = np.flatnonzero(part > 0)
-            if len(hits) > depth:
-                hits = hits[np.argpartition(-part[hits], depth - 1)[:depth]]
+            hits = top_positive(part, depth)
             ids.append(self.bases[s] + span[0] + hits)
             values.append(part[hits])
         if not ids:
