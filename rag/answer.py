@@ -107,6 +107,7 @@ def _stream(
     model: Generator | None = None,
 ) -> Iterator[str | Answer]:
     timings: dict[str, float] = {}
+    retriever = retriever.pinned()  # one commit for the whole answer
     earlier = [q for q in (history or []) if q.strip()]
     query, rewritten_by = standalone_query(question, earlier), None
     if query != question:

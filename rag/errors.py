@@ -33,6 +33,11 @@ class IndexInvalidError(RagError):
     exit_code = 3
 
 
+class IndexFormatError(IndexInvalidError):
+    """The index was written by another version of rag (another format):
+    readable only after a rebuild, which `rag ingest` does."""
+
+
 class IndexBusyError(RagError):
     """Another process is writing to the index (an ingest, add, remove or
     compaction); only one may at a time."""

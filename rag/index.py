@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.embedding import Embedder
-from rag.errors import UsageError
+from rag.errors import IndexInvalidError, UsageError
 from rag.ingest import IngestReport, add_documents, add_files, build_index, remove_articles
 from rag.records import Document
 from rag.settings import Settings
-from rag.store.commit import read_current
+from rag.store.commit import pointer_target
 from rag.store.files import lock_holder
 from rag.store.snapshot import Snapshot
 from rag.store.writer import IndexWriter
@@ -103,19 +103,27 @@ def status(settings: Settings) -> dict:
 def verify(settings: Settings, progress: bool = False) -> VerifyReport:
     """Hash every file of the current commit against its recorded BLAKE3;
     `IndexInvalidError` (exit 3) names the first file that differs."""
-    started = time.perf_counter()
-    snapshot = Snapshot.open(settings.index_path)
     from tqdm import tqdm
 
-    bar = tqdm(
-        total=len(snapshot.segments),
-        desc="verifying",
-        unit="segment",
-        disable=not progress or len(snapshot.segments) < 2,
-        leave=False,
-    )
-    with bar:
-        snapshot.verify(progress=lambda i, segment: bar.update(1 if i else 0))
+    started = time.perf_counter()
+    for attempt in range(3):
+        snapshot = Snapshot.open(settings.index_path)
+        bar = tqdm(
+            total=len(snapshot.segments),
+            desc="verifying",
+            unit="segment",
+            disable=not progress or len(snapshot.segments) < 2,
+            leave=False,
+        )
+        try:
+            with bar:
+                snapshot.verify(progress=lambda i, segment, bar=bar: bar.update(1 if i else 0))
+            break
+        except IndexInvalidError:
+            # A writer that committed meanwhile may have merged files away:
+            # check the new commit instead, unless nothing changed.
+            if attempt == 2 or pointer_target(settings.index_path) == snapshot.target:
+                raise
     files = sum(len(s.meta["files"]) + 1 for s in snapshot.segments)
     files += sum(1 for ref in snapshot.commit.segments if ref.deleted)
     size = sum(i["bytes"] for s in snapshot.segments for i in s.meta["files"].values())
@@ -132,10 +140,7 @@ def verify(settings: Settings, progress: bool = False) -> VerifyReport:
 def compact(settings: Settings, progress: bool = False, wait: float | None = None) -> CompactReport:
     """Merge every segment into one, without deleted articles (`rag compact`)."""
     started = time.perf_counter()
-    commit, _ = read_current(settings.index_path)
-    with IndexWriter.open(
-        settings.index_path, commit.embedder_id, commit.dim, commit.settings, "rag compact", wait
-    ) as writer:
+    with IndexWriter.open(settings.index_path, None, None, None, "rag compact", wait) as writer:
         before = writer.base.counts
         total = before["chunks"]
         from tqdm import tqdm

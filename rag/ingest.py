@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from rag.loaders import Skipped, list_files, read_file
 from rag.records import Article, Document
 from rag.settings import Settings
 from rag.store.build import NewArticle, Origin
-from rag.store.commit import read_current
+from rag.store.snapshot import Snapshot
 from rag.store.writer import IndexWriter
 from rag.sync import FileStamp, Indexed, files_to_read, plan_file, raw_hash, under, vanished
 
@@ -398,6 +398,20 @@ def build_index(
             len(by_file.get(f.path, ())) for f in todo
         )
         paths = {str(p.resolve()): p for p in files}
+        # First which ids each changed file holds now, so that an article
+        # moving from one changed file to another is moved, not dropped.
+        # (Only files that had articles can have given one away.)
+        ids_now = {
+            stamp.path: {d.id for d in _quiet_read(paths[stamp.path], seeds)}
+            for stamp in todo
+            if stamp.path in by_file
+        }
+
+        def still_holds(file: str, doc_id: str) -> bool:
+            if file in ids_now:
+                return doc_id in ids_now[file]
+            return file in existing  # unchanged since it was indexed
+
         seen: set[str] = set()
         for stamp in _progress(todo, progress, "reading", "file"):
             docs, skips = read_file(paths[stamp.path], seeds)
@@ -407,7 +421,7 @@ def build_index(
             if not docs and in_file:
                 _keep_warning(session, stamp.path, len(in_file))
                 continue
-            _apply(session, stamp, docs, by_id, in_file, existing, seen, keep_others=True)
+            _apply(session, stamp, docs, by_id, in_file, still_holds, seen, keep_others=True)
         if session.empties(len(indexed)) and not session.tally.added + session.tally.updated:
             raise IngestError(
                 f"no readable articles in {seeds} ({len(files)} files found, "
@@ -508,10 +522,7 @@ def remove_articles(
     started = time.perf_counter()
     if not doc_ids:
         raise UsageError("give the ids of the articles to remove (see `rag search --json`)")
-    commit, _ = read_current(settings.index_path)
-    with IndexWriter.open(
-        settings.index_path, commit.embedder_id, commit.dim, commit.settings, "rag remove", wait
-    ) as writer:
+    with IndexWriter.open(settings.index_path, None, None, None, "rag remove", wait) as writer:
         missing = [d for d in dict.fromkeys(doc_ids) if writer.locate(d) is None]
         if missing:
             raise UsageError(
@@ -533,7 +544,7 @@ def _apply(
     docs: Sequence[Document],
     by_id: dict[str, Indexed],
     in_file: Sequence[Indexed],
-    existing: set[str] | None,
+    still_holds: Callable[[str, str], bool] | None,
     seen: set[str],
     keep_others: bool,
 ) -> None:
@@ -545,7 +556,7 @@ def _apply(
         else:
             seen.add(doc.id)
             fresh.append(doc)
-    plan = plan_file(stamp.path, fresh, by_id, in_file, keep_others, existing)
+    plan = plan_file(stamp.path, fresh, by_id, in_file, keep_others, still_holds)
     for doc, other in plan.repeats:
         session.tally.skipped.append(
             _skip(doc.source, f"repeats the article id {doc.id!r} of {other}")
@@ -585,7 +596,7 @@ def _indexed(writer: IndexWriter) -> list[Indexed]:
 def _existing(settings: Settings, embedder: Embedder | None) -> tuple[Embedder, dict]:
     """The embedder and chunking settings of the existing index, for `add`."""
     try:
-        commit, _ = read_current(settings.index_path)
+        commit = Snapshot.open(settings.index_path).commit
     except IndexMissingError:
         raise IndexMissingError(
             f"no index at {settings.index_path}. Build one with `rag ingest` first."
@@ -622,6 +633,17 @@ def _report(writer: IndexWriter, tally: _Tally, files: int, started: float) -> I
         merges=tally.merges,
         seconds=time.perf_counter() - started,
     )
+
+
+def _quiet_read(path: Path, folder: Path) -> list[Document]:
+    """The documents of a file, without the warnings (they come when it is
+    read for real)."""
+    level = logging.getLogger("rag.loaders").level
+    logging.getLogger("rag.loaders").setLevel(logging.ERROR)
+    try:
+        return read_file(path, folder)[0]
+    finally:
+        logging.getLogger("rag.loaders").setLevel(level)
 
 
 def _keep_warning(session: _Session, file: str, n: int) -> None:

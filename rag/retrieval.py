@@ -7,6 +7,7 @@ module-level convenience that keeps a retriever per settings.
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
 from collections.abc import Iterable, Sequence
@@ -74,6 +75,7 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
         self._reload = threading.Lock()
+        self._pinned: Snapshot | None = None
         self._embed_query = functools.lru_cache(maxsize=1024)(self._embed_query_uncached)
 
     @classmethod
@@ -81,24 +83,31 @@ class Retriever:
         """Open the index `settings` names, for `embedder` (default: the one
         `settings.embedder` names)."""
         embedder = embedder or make_embedder(settings.embedder, settings.resolved_threads())
-        snapshot = Snapshot.open(settings.index_path)
+        snapshot = Snapshot.open(settings.index_path, preload=True)
         _check_embedder(snapshot, embedder, settings)
-        snapshot.preload()
         warm_up_questions_in_background()
         return cls(snapshot, embedder, settings)
+
+    def pinned(self) -> Retriever:
+        """This retriever held at its current commit: an answer retrieves and
+        reads its hits' sentences from one commit, even if another lands."""
+        view = copy.copy(self)
+        view._pinned = self.snapshot
+        return view
 
     @property
     def snapshot(self) -> Snapshot:
         """The current commit, opened; switches when a new one is made."""
+        if self._pinned is not None:
+            return self._pinned
         current = self._snapshot
         if pointer_target(self.settings.index_path) == current.target:
             return current
         with self._reload:
             current = self._snapshot
             if pointer_target(self.settings.index_path) != current.target:
-                fresh = Snapshot.open(self.settings.index_path, previous=current)
+                fresh = Snapshot.open(self.settings.index_path, previous=current, preload=True)
                 _check_embedder(fresh, self.embedder, self.settings)
-                fresh.preload()
                 self._snapshot = current = fresh
         return current
 
@@ -182,14 +191,20 @@ class Retriever:
         return np.array([fused.get(int(i), 0.0) for i in ids])
 
     def retrieve(
-        self, question: str, k: int | None = None, languages: Sequence[str] | None = None
+        self,
+        question: str,
+        k: int | None = None,
+        languages: Sequence[str] | None = None,
+        snapshot: Snapshot | None = None,
     ) -> list[Hit]:
-        """The `k` best passages for `question`, optionally only in `languages`."""
+        """The `k` best passages for `question`, optionally only in `languages`.
+        `snapshot` pins the commit (an answer reads its hits' sentences from
+        the commit it retrieved them from)."""
         question = validate_question(question, self.settings.max_question_chars)
         k = self.settings.k if k is None else k
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
             raise UsageError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}")
-        snap = self.snapshot  # one commit for the whole question
+        snap = snapshot or self.snapshot  # one commit for the whole question
         wanted = self.check_languages(languages, snap)
         scored = self.score(question, wanted, snap)
         order = scored.order()
@@ -236,9 +251,9 @@ class Retriever:
             )
         return hits
 
-    def article_sentences(self, doc_id: str):
+    def article_sentences(self, doc_id: str, snapshot: Snapshot | None = None):
         """(Article, its sentences, their vectors) for a live article, or None."""
-        return self.snapshot.sentences(doc_id)
+        return (snapshot or self.snapshot).sentences(doc_id)
 
 
 class _LazySpans:

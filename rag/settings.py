@@ -41,10 +41,10 @@ class Settings:
     # contributes per language before fusion.
     k: int = 5
     candidates: int = 50
-    # Large languages (50,000+ passages in one segment) are searched through
-    # an inverted-file index that scans this share of its lists per question:
-    # more finds more of the exact nearest passages, and costs time. 4% gave
-    # recall@10 0.99 against exact search at 1M passages (docs/PERFORMANCE.md).
+    # Languages with 10,000+ passages in one segment are searched through an
+    # inverted-file index that scans this share of its lists per question (at
+    # least 64): more finds more of the exact nearest passages, and costs time
+    # (recall@10 against exact search: docs/PERFORMANCE.md).
     dense_probe_share: float = 0.04
     # Fusion. "calibrated" (default): per language, dense cosine and BM25 are
     # turned into z-scores against that language's top `calibration_top`

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rag.records import Document
@@ -100,13 +100,14 @@ def plan_file(
     indexed: dict[str, Indexed],
     in_file: Sequence[Indexed],
     keep_others: bool,
-    existing: set[str] | None = None,
+    still_holds: Callable[[str, str], bool] | None = None,
 ) -> FilePlan:
     """Compare the documents now in `file` with the live articles (`indexed`,
-    by id; `in_file`, those recorded from this file). An id held by another
-    file that still exists (`existing`) is a repeat when `keep_others` (a
-    folder sync: the first file keeps it); otherwise the new document
-    replaces it (`rag add`).
+    by id; `in_file`, those recorded from this file). An id recorded from
+    another file that still holds it (`still_holds(file, id)`) is a repeat
+    when `keep_others` (a folder sync: the file that had it keeps it);
+    otherwise the new document replaces it (`rag add`, or an article that
+    moved from one file to another).
 
     >>> d = Document("a", "new text", "/s/a.txt")
     >>> old = Indexed("a", "/s/a.txt", 1, 1, "stale")
@@ -124,7 +125,11 @@ def plan_file(
         old = indexed.get(doc.id)
         if old is None:
             add.append(doc)
-        elif old.file != file and keep_others and (existing is None or old.file in existing):
+        elif (
+            old.file != file
+            and keep_others
+            and (still_holds is None or still_holds(old.file, doc.id))
+        ):
             repeats.append((doc, old.file))
         elif old.raw_hash == raw_hash(doc) and old.file == file:
             unchanged.append(doc.id)

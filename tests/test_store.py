@@ -3,6 +3,7 @@ concurrent writers, and what survives a kill."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -210,6 +211,65 @@ def test_add_and_remove_from_python(tiny_index: Settings, tmp_path: Path, fake_e
     with pytest.raises(UsageError, match="no article with id 'nope'"):
         index.remove("sv_ekonomi", "nope")
     assert "sv_ekonomi" in index_articles(tiny_index)  # nothing was removed
+
+
+def test_an_article_that_moves_between_files_is_kept(tiny_settings: Settings, fake_embedder):
+    a, b = tiny_settings.seeds_path / "a.jsonl", tiny_settings.seeds_path / "b.jsonl"
+    x = {"id": "X", "text": "The opposition in Belarus demanded new elections.", "lang": "en"}
+    y = {"id": "Y", "text": "Lithuania hosted the opposition leader in Vilnius.", "lang": "en"}
+    a.write_text(json.dumps(x) + "\n" + json.dumps(y) + "\n")
+    b.write_text(json.dumps({**y, "id": "Z"}) + "\n")
+    build_index(tiny_settings, embedder=fake_embedder)
+    a.write_text(json.dumps(y) + "\n")  # X leaves a.jsonl ...
+    b.write_text(json.dumps({**y, "id": "Z"}) + "\n" + json.dumps(x) + "\n")  # ... for b.jsonl
+    report = build_index(tiny_settings, embedder=fake_embedder)
+    assert {"X", "Y", "Z"} <= set(index_articles(tiny_settings))
+    assert not [s for s in report.skipped if "repeats" in s.reason]
+
+
+def test_many_commits_leave_no_removed_files_open(tiny_index: Settings, fake_embedder):
+    def open_files() -> list[str]:
+        found = []
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                found.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return found
+
+    index = Index(tiny_index, embedder=fake_embedder)
+    retriever = Retriever.open(tiny_index, embedder=fake_embedder)
+    before = len(open_files())
+    for i in range(40):
+        index.add_documents([Document(f"feed-{i}", f"Article {i} about Minsk.", "feed")])
+        retriever.retrieve("Minsk", k=2)
+    now = open_files()
+    # Merged-away segments are closed once no snapshot holds them (their disk
+    # space comes back); what stays open is the segments of the current commit.
+    assert not [f for f in now if "(deleted)" in f and str(tiny_index.index_path) in f]
+    assert len(now) <= before + 12 * len(retriever.snapshot.segments)
+
+
+def test_an_interrupt_after_the_pointer_swap_keeps_the_commit(tiny_index: Settings, monkeypatch):
+    import rag.store.writer as writer_module
+
+    real = writer_module.point
+
+    def swap_then_interrupt(link, target):
+        real(link, target)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer_module, "point", swap_then_interrupt)
+    doc = Document("late", "An article committed just before Ctrl-C.", "feed")
+    with pytest.raises(KeyboardInterrupt):
+        add_documents(tiny_index, [doc], embedder=HashEmbedder())
+    monkeypatch.setattr(writer_module, "point", real)
+    assert "late" in index_articles(tiny_index)
+    verify(tiny_index)
+
+
+def test_compacting_an_emptied_index_is_a_no_op(tiny_index: Settings):
+    remove_articles(tiny_index, ["en_sanctions", "sv_ekonomi", "nb_valg"])
+    assert not Index(tiny_index).compact().changed
+    assert status(tiny_index)["counts"]["articles"] == 0
 
 
 def test_add_documents_replaces_by_id(tiny_index: Settings, fake_embedder):
@@ -485,10 +545,41 @@ def test_well_formed_but_wrong_records_are_index_errors(
                 retriever.article_sentences(hit.doc_id)
 
 
-def test_an_unreadable_index_is_rebuilt_by_ingest(tiny_index: Settings, fake_embedder):
+def test_ingest_never_replaces_a_damaged_index_unless_asked(tiny_index: Settings, fake_embedder):
+    # Rebuilding from the folder silently would lose articles added from elsewhere.
     _corrupt(tiny_index, "missing segment")
-    report = build_index(tiny_index, embedder=fake_embedder)
+    with pytest.raises(IndexInvalidError, match="rag ingest --rebuild"):
+        build_index(tiny_index, embedder=fake_embedder)
+    report = build_index(tiny_index, embedder=fake_embedder, rebuild=True)
     assert report.added == 3 and len(index_articles(tiny_index)) == 3
+
+
+def test_a_corrupt_posting_in_the_middle_of_a_term_is_an_index_error(tiny_index: Settings):
+    segment = _segment_dirs(tiny_index)[0]
+    path = segment / "postings.i32"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2 // 4 * 4 : len(data) // 2 // 4 * 4 + 4] = b"\xff\xff\xff\x7f"
+    path.write_bytes(bytes(data))
+    snapshot = _snapshot(tiny_index)  # sizes agree
+    words = [
+        t for (t,) in sqlite3.connect(segment / "records.sqlite").execute("SELECT term FROM terms")
+    ]
+    with pytest.raises(IndexInvalidError, match="postings"):
+        snapshot.lexical(words)
+
+
+def test_a_manifest_with_malformed_entries_is_an_index_error(tiny_index: Settings):
+    segment = _segment_dirs(tiny_index)[0]
+    meta = json.loads((segment / "meta.json").read_text())
+    meta["files"]["vectors.f32"] = "not an object"
+    (segment / "meta.json").write_text(json.dumps(meta))
+    commit, _ = read_current(tiny_index.index_path)
+    from rag.store.commit import write_commit
+
+    ref = replace(commit.segments[0], meta_hash=bytes_hash((segment / "meta.json").read_bytes()))
+    write_commit(tiny_index.index_path, replace(commit, segments=(ref,)))
+    with pytest.raises(IndexInvalidError, match="not a valid segment manifest"):
+        _snapshot(tiny_index)
 
 
 def test_an_index_of_the_previous_format_says_to_rebuild(tiny_settings: Settings, fake_embedder):

@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from rag.errors import IndexInvalidError, IndexMissingError
+from rag.errors import IndexFormatError, IndexInvalidError, IndexMissingError
 from rag.store.files import bytes_hash, write_atomic
 from rag.store.schema import REBUILD
 
@@ -123,7 +123,7 @@ def parse_commit(data: bytes, where: Path) -> Commit:
     if not isinstance(body, dict) or body.get("format") != FORMAT:
         raise IndexInvalidError(f"{where} is not a rag index commit. {REBUILD}")
     if body.get("format_version") != FORMAT_VERSION:
-        raise IndexInvalidError(
+        raise IndexFormatError(
             f"the index commit {where} has format version {body.get('format_version')}; this "
             f"version of rag reads version {FORMAT_VERSION}. Rebuild it with `rag ingest`."
         )
@@ -202,7 +202,7 @@ def read_current(root: Path) -> tuple[Commit, str]:
     target = pointer_target(root)
     if target is None:
         if (root / "manifest.json").is_file():
-            raise IndexInvalidError(
+            raise IndexFormatError(
                 f"{root} is one build of an index made by an older version of rag; give the "
                 f"index directory, and rebuild it with `rag ingest`."
             )
@@ -213,7 +213,7 @@ def read_current(root: Path) -> tuple[Commit, str]:
             f"with `cp -a`). Move it away, then run `rag ingest` again."
         )
     if target.startswith("build-"):
-        raise IndexInvalidError(
+        raise IndexFormatError(
             f"the index at {root} was made by an older version of rag (format 2). Rebuild it "
             f"with `rag ingest`: unchanged texts keep their vectors."
         )

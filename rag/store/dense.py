@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-IVF_MIN = 50_000  # passages in one language of one segment
+IVF_MIN = 10_000  # passages in one language of one segment
 TRAIN_PER_LIST = 40  # k-means training points per inverted list
 PROBE_SHARE = 0.04  # share of the lists scanned per question (docs/PERFORMANCE.md)
-MIN_PROBES = 8
+MIN_PROBES = 64
 BLOCK = 65_536  # vectors added at a time (bounded memory while building)
 
 
@@ -40,8 +40,8 @@ def n_lists(n: int) -> int:
 def probes(lists: int, share: float) -> int:
     """Inverted lists to scan: `share` of them, at least MIN_PROBES.
 
-    >>> probes(1656, 0.04), probes(100, 0.04), probes(5, 0.04)
-    (67, 8, 5)
+    >>> probes(4000, 0.04), probes(521, 0.04), probes(40, 0.04)
+    (160, 64, 40)
     """
     return min(lists, max(MIN_PROBES, round(share * lists + 0.5)))
 

@@ -145,15 +145,20 @@ def writer_lock(root: Path, what: str, wait: float | None = None) -> Iterator[No
 
 
 def lock_holder(root: Path) -> str | None:
-    """Who holds the writer lock now, or None when nobody does."""
-    path = root / LOCK_NAME
-    if not path.exists():
+    """Who holds the writer lock now, or None when nobody does. Reads what the
+    holder wrote, without locking anything (so it never gets in a writer's
+    way, and works on an index this user may only read)."""
+    try:
+        text = (root / LOCK_NAME).read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
         return None
-    with open(path, "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            lock.seek(0)
-            return lock.read().strip() or "another process"
-        fcntl.flock(lock, fcntl.LOCK_UN)
+    if not text.startswith("pid "):
         return None
+    try:
+        pid = int(text.split()[1])
+        os.kill(pid, 0)  # alive? (a killed writer's kernel lock is gone with it)
+    except (ValueError, IndexError, ProcessLookupError):
+        return None
+    except PermissionError:
+        pass  # alive, another user's
+    return text

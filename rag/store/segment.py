@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import threading
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,17 @@ REQUIRED = (
 )
 
 
+def _close(fds: list[int], dbs: list) -> None:
+    for db in dbs:
+        with contextlib.suppress(Exception):
+            db.close()
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    fds.clear()
+    dbs.clear()
+
+
 def read_meta(path: Path) -> dict:
     """A segment's manifest, checked for the fields readers rely on."""
     where = path / "meta.json"
@@ -71,6 +83,13 @@ def read_meta(path: Path) -> dict:
                 raise ValueError
         for lang, info in meta["dense"].items():
             if lang not in meta["languages"] or info["file"] not in meta["files"]:
+                raise ValueError
+            if not isinstance(info["kind"], str) or not isinstance(info["count"], int):
+                raise ValueError
+        for name, info in meta["files"].items():
+            if not isinstance(name, str) or "/" in name or name.startswith("."):
+                raise ValueError  # a file of the segment's own directory, nothing else
+            if not isinstance(info["bytes"], int) or not isinstance(info[HASH], str):
                 raise ValueError
         for key in ("total_length", "postings"):
             if not isinstance(meta["lexical"][key], int) or meta["lexical"][key] < 0:
@@ -117,11 +136,15 @@ class Segment:
         n_postings = self.meta["lexical"]["postings"]
         self.posting_rows = self._map("postings.i32", "<i4", (n_postings,))
         self.posting_tfs = self._map("postings_tf.u16", "<u2", (n_postings,))
+        self._fds: list[int] = []
+        dbs: list = []
+        # Segments are shared by the snapshots of successive commits; each
+        # closes its database and files when the last one lets go of it.
+        self._closer = weakref.finalize(self, _close, self._fds, dbs)
         self._db = connect_readonly(path / "records.sqlite")
-        self._fds = tuple(
-            os.open(path / rel, os.O_RDONLY)
-            for rel in ("vectors.f32", "sentence_vectors.f32", "postings.i32", "postings_tf.u16")
-        )
+        dbs.append(self._db)
+        for rel in ("vectors.f32", "sentence_vectors.f32", "postings.i32", "postings_tf.u16"):
+            self._fds.append(os.open(path / rel, os.O_RDONLY))
         self._lock = threading.Lock()
         self._dense: dict[str, object] = {}
         self._dense_lock = threading.Lock()
@@ -390,7 +413,8 @@ class Segment:
             )
 
     def _check_rows(self, term: str, rows: np.ndarray) -> None:
-        if rows[-1] >= self.n_chunks or rows[0] < 0:
+        # One pass: a negative row, read as unsigned, is larger than any row.
+        if int(rows.view(np.uint32).max()) >= self.n_chunks:
             raise IndexInvalidError(
                 f"{self.path / 'postings.i32'}: the postings of {term!r} name passages that do "
                 f"not exist. {REBUILD}"
@@ -422,7 +446,6 @@ class Segment:
             cursor.close()
 
     def close(self) -> None:
-        self._db.close()
-        for fd in self._fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        """Close the database and files now (otherwise: when the last
+        snapshot holding this segment lets go of it)."""
+        self._closer()

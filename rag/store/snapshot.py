@@ -9,7 +9,6 @@ open, so picking up an added article costs only its new segment.
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -80,26 +79,33 @@ class Snapshot:
         self.n_docs = self.size
         total = sum(s.total_length for s in self.segments)
         self.avg_length = total / self.n_docs if self.n_docs else 0.0
-        self.find_article = functools.lru_cache(maxsize=4096)(self._find_article)
-        self._article = functools.lru_cache(maxsize=1024)(self._article_uncached)
-        self._sentences = functools.lru_cache(maxsize=1024)(self._sentences_uncached)
+        # Caches are plain bounded dicts (no bound methods kept on self: a
+        # reference cycle would keep dropped snapshots, and so their files,
+        # alive until the cycle collector runs).
         self._lock = threading.Lock()
+        self._found: dict[str, tuple[int, int] | None] = {}
+        self._articles: dict[tuple[int, int], StoredArticle] = {}
+        self._sentence_cache: dict[tuple[int, int], tuple] = {}
         self._norm_cache: dict[int, np.ndarray] = {}
         self._info_cache: dict[tuple[int, int], ArticleInfo] = {}
 
     # ------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, root: Path, previous: Snapshot | None = None) -> Snapshot:
+    def open(cls, root: Path, previous: Snapshot | None = None, preload: bool = False) -> Snapshot:
         """The current commit under `root`. Segments `previous` already has
-        open are reused. If a commit replaces this one while it opens (and
-        removes a segment it named), opening starts over with the new one."""
-        for attempt in range(3):
-            commit, target = read_current(root)
+        open are reused; `preload` reads the candidate indexes too (for a
+        searcher). If a commit replaces this one while it opens (and removes
+        a file it named), opening starts over with the new one."""
+        attempts = 5
+        for attempt in range(attempts):
+            target = _pointer(root)
             try:
-                return cls._open(root, commit, target, previous)
+                commit, target = read_current(root)
+                snapshot = cls._open(root, commit, target, previous)
+                return snapshot.preload() if preload else snapshot
             except IndexInvalidError:
-                if attempt == 2 or _pointer(root) == target:
+                if attempt == attempts - 1 or _pointer(root) == target:
                     raise
         raise AssertionError("unreachable")
 
@@ -252,24 +258,37 @@ class Snapshot:
 
     def _infos(self, s: int, rows: list[int]) -> dict[int, ArticleInfo]:
         cache = self._info_cache
-        missing = sorted({r for r in rows if (s, r) not in cache})
+        out = {r: cache[(s, r)] for r in rows if (s, r) in cache}
+        missing = sorted({r for r in rows if r not in out})
         if missing:
-            if len(cache) > 50_000:
-                cache.clear()
-            for row, info in self.segments[s].article_infos(missing).items():
-                cache[(s, row)] = info
-        return {r: cache[(s, r)] for r in rows}
+            fetched = self.segments[s].article_infos(missing)
+            out.update(fetched)
+            with self._lock:
+                if len(cache) > 50_000:
+                    cache.clear()
+                cache.update({(s, r): info for r, info in fetched.items()})
+        return out
 
-    def _article_uncached(self, s: int, row: int) -> StoredArticle:
-        return self.segments[s].article(row)
+    def _article(self, s: int, row: int) -> StoredArticle:
+        key = (s, row)
+        found = self._articles.get(key)
+        if found is None:
+            found = self.segments[s].article(row)
+            _bounded_put(self._articles, key, found, 1024)
+        return found
 
-    def _find_article(self, doc_id: str) -> tuple[int, int] | None:
+    def find_article(self, doc_id: str) -> tuple[int, int] | None:
         """(segment index, row) of the live article with this id, or None."""
+        if doc_id in self._found:
+            return self._found[doc_id]
+        where = None
         for s in range(len(self.segments) - 1, -1, -1):  # newest first
             row = self.segments[s].find_article(doc_id)
             if row is not None and not _contains(self.deleted[s], row):
-                return s, row
-        return None
+                where = (s, row)
+                break
+        _bounded_put(self._found, doc_id, where, 4096)
+        return where
 
     def article(self, doc_id: str) -> Article | None:
         where = self.find_article(doc_id)
@@ -283,13 +302,17 @@ class Snapshot:
         """An article, its sentences in order and their vectors; None when no
         live article has this id."""
         where = self.find_article(doc_id)
-        return None if where is None else self._sentences(*where)
-
-    def _sentences_uncached(self, s: int, row: int):
-        stored = self._article(s, row)
-        sentences, vectors = self.segments[s].sentences(stored)
-        vectors.setflags(write=False)
-        return stored.article, tuple(sentences), vectors
+        if where is None:
+            return None
+        found = self._sentence_cache.get(where)
+        if found is None:
+            stored = self._article(*where)
+            sentences, vectors = self.segments[where[0]].sentences(stored)
+            vectors = np.array(vectors)  # a copy: the mapping's pages need not stay resident
+            vectors.setflags(write=False)
+            found = (stored.article, tuple(sentences), vectors)
+            _bounded_put(self._sentence_cache, where, found, 1024)
+        return found
 
     def iter_chunks(self) -> Iterator[tuple[str, str, str]]:
         """(chunk id, article id, text) of every live passage (for evaluation)."""
@@ -331,14 +354,21 @@ class Snapshot:
         for s, (segment, ref) in enumerate(zip(self.segments, self.commit.segments, strict=True)):
             if progress:
                 progress(s, segment)
-            check_meta_hash(segment.path, ref)
-            segment.verify()
-            if ref.deleted:
-                path = segment.path / ref.deleted
-                if file_hash(path) != ref.deleted_hash:
-                    raise IndexInvalidError(
-                        f"index file {path} does not match its checksum. {REBUILD}"
-                    )
+            try:
+                check_meta_hash(segment.path, ref)
+                segment.verify()
+                if ref.deleted:
+                    path = segment.path / ref.deleted
+                    if file_hash(path) != ref.deleted_hash:
+                        raise IndexInvalidError(
+                            f"index file {path} does not match its checksum. {REBUILD}"
+                        )
+            except FileNotFoundError as exc:
+                raise IndexInvalidError(
+                    f"index file {exc.filename} is missing. {REBUILD}"
+                ) from None
+            except OSError as exc:
+                raise IndexInvalidError(f"cannot read {segment.path}: {exc}. {REBUILD}") from None
 
     def close(self) -> None:
         for segment in self.segments:
@@ -392,6 +422,14 @@ def read_deleted(path: Path, ref: SegmentRef, segment: Segment) -> np.ndarray:
     ):
         raise IndexInvalidError(f"index file {where} is malformed. {REBUILD}")
     return rows.astype(np.int32)
+
+
+def _bounded_put(cache: dict, key, value, limit: int) -> None:
+    """Store in a cache that forgets everything once it holds `limit` items
+    (cheap, and good enough for per-commit lookups)."""
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = value
 
 
 def _contains(sorted_rows: np.ndarray, row: int) -> bool:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.errors import IndexInvalidError, IndexMissingError, UsageError
+from rag.errors import IndexFormatError, IndexInvalidError, IndexMissingError, UsageError
 from rag.store import merge as merging
 from rag.store.build import NewArticle, SegmentBuilder
 from rag.store.commit import (
@@ -30,6 +30,7 @@ from rag.store.commit import (
     Commit,
     SegmentRef,
     commit_name,
+    pointer_target,
     read_current,
     write_commit,
 )
@@ -66,30 +67,51 @@ class IndexWriter:
     def open(
         cls,
         root: Path,
-        embedder_id: str,
-        dim: int,
-        settings: dict,
+        embedder_id: str | None,
+        dim: int | None,
+        settings: dict | None,
         what: str,
         wait: float | None = None,
         rebuild: bool = False,
         fresh: bool = False,
     ) -> Iterator[IndexWriter]:
-        """The writer for `root`, under its lock. An index made with another
-        embedder or other settings (or unreadable) is refused, unless
-        `rebuild`: then the next commit replaces everything. `fresh` starts
-        from nothing in any case (`rag ingest --rebuild`)."""
+        """The writer for `root`, under its lock.
+
+        `embedder_id`, `dim` and `settings` None: those of the current commit
+        (which must exist), read under the lock. An index made with another
+        embedder or other settings, or by another version of rag, is refused
+        unless `rebuild`: then the next commit replaces everything. `fresh`
+        starts from nothing whatever is there (`rag ingest --rebuild`, also
+        for an index that cannot be read). A damaged index is never replaced
+        silently: articles added from elsewhere would be lost with it.
+        """
         _check_root(root)
+        existing = embedder_id is None
         with writer_lock(root, what, wait):
-            empty = Commit(generation=0, embedder_id=embedder_id, dim=dim, settings=settings)
             try:
                 snapshot = Snapshot.open(root)
             except IndexMissingError:
-                snapshot = None
-            except IndexInvalidError:
-                if not rebuild:
+                if existing:
                     raise
+                snapshot = None
+            except IndexFormatError:
+                if not (rebuild or fresh):
+                    raise
+                snapshot = None
+            except IndexInvalidError as exc:
+                if not fresh:
+                    raise IndexInvalidError(
+                        f"{exc} (Check it with `rag verify`. `rag ingest --rebuild` builds a new "
+                        f"index from the articles folder; articles added from elsewhere with "
+                        f"`rag add` would have to be added again.)"
+                    ) from None
                 log.warning("the index at %s is unreadable; building a new one", root)
                 snapshot = None
+            if existing:
+                assert snapshot is not None
+                embedder_id, dim = snapshot.commit.embedder_id, snapshot.commit.dim
+                settings = snapshot.commit.settings
+            assert embedder_id is not None and dim is not None and settings is not None
             if snapshot is not None:
                 same = (
                     snapshot.commit.embedder_id == embedder_id
@@ -108,6 +130,7 @@ class IndexWriter:
                 writer = cls(root, base, snapshot)
                 writer._drop_all = not same or fresh
             else:
+                empty = Commit(generation=0, embedder_id=embedder_id, dim=dim, settings=settings)
                 base = replace(empty, generation=_last_generation(root))
                 writer = cls(root, base, None)
             try:
@@ -141,8 +164,9 @@ class IndexWriter:
         except BaseException:
             builder.abort()
             raise
+        self._new.append((SegmentRef(path.name, "", 0, 0, 0), path))  # removed if not committed
         ref = _ref_for(path)
-        self._new.append((ref, path))
+        self._new[-1] = (ref, path)
         return ref
 
     def locate(self, doc_id: str) -> tuple[int, int] | None:
@@ -221,11 +245,17 @@ class IndexWriter:
 
     def _publish(self, commit: Commit) -> None:
         target = write_commit(self.root, commit)
-        point(self.root / POINTER, target)
-        self._new = []
-        self._deletions = {}
-        self._drop_all = False
-        self.base = commit
+        try:
+            point(self.root / POINTER, target)
+        finally:
+            # Once the pointer names the commit it is published, even if what
+            # follows the swap (the directory's fsync) is interrupted: its new
+            # segments must not be removed as uncommitted.
+            if pointer_target(self.root) == target:
+                self._new = []
+                self._deletions = {}
+                self._drop_all = False
+                self.base = commit
         previous = self.snapshot
         self.snapshot = Snapshot.open(self.root, previous) if commit.segments else None
         self.collect_garbage()
@@ -255,8 +285,8 @@ class IndexWriter:
 
     def compact(self, progress: Callable[[int], None] | None = None) -> bool:
         """Merge every segment into one without deleted articles; False when
-        the index already is one such segment."""
-        if self.snapshot is None:
+        the index already is one such segment (or holds nothing)."""
+        if self.snapshot is None or not self.base.segments:
             return False
         refs = self.base.segments
         if len(refs) == 1 and refs[0].deleted_articles == 0:
@@ -288,6 +318,7 @@ class IndexWriter:
         except BaseException:
             builder.abort()
             raise
+        self._new = [(SegmentRef(path.name, "", 0, 0, 0), path)]  # removed if what follows fails
         ref = _ref_for(path)
         refs = list(self.base.segments)
         first = positions[0]
