@@ -149,6 +149,7 @@ class _Tally:
     reused: int = 0
     read: int = 0
     merges: int = 0
+    passages_written: int = 0
     skipped: list[Skipped] = field(default_factory=list)
 
 
@@ -199,6 +200,7 @@ class _Session:
         self.tally.removed += len(removals) - len(missing)
         self.writer.delete(dict.fromkeys(self._replaces))
         self.writer.add(items, self.embedder.dim)
+        self.tally.passages_written += sum(len(item.chunks) for item in items)
         self._pending, self._pending_chunks = [], 0
         self._deletes, self._replaces = [], []
         result = self.writer.commit(self.operation)
@@ -429,6 +431,8 @@ def build_index(
                 f"index was left as it was."
             )
         session.flush()
+        if writer.compact_after_bulk(session.tally.passages_written):
+            session.tally.merges += 1
         return _report(writer, session.tally, len(files), started)
 
 

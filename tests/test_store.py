@@ -340,6 +340,17 @@ def test_many_small_ingests_are_merged_automatically(tiny_index: Settings, fake_
     assert hits[0].doc_id == "n7"
 
 
+def test_a_large_import_ends_as_one_segment(tiny_settings: Settings, fake_embedder, monkeypatch):
+    import rag.ingest
+
+    monkeypatch.setattr(rag.ingest, "SEGMENT_CHUNKS", 3)  # a segment every few articles
+    for i in range(12):
+        (tiny_settings.seeds_path / f"n{i}.txt").write_text(f"Item {i}: the EU and Minsk.")
+    report = build_index(tiny_settings, embedder=fake_embedder)
+    assert len(read_current(tiny_settings.index_path)[0].segments) == 1
+    assert report.merges >= 1 and report.articles == 15
+
+
 def test_compact_keeps_answers_and_drops_deleted(tiny_index: Settings, fake_embedder, tmp_path):
     for i in range(3):
         (tiny_index.seeds_path / f"n{i}.txt").write_text(f"Item {i}: the EU and Minsk again.")

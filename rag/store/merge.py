@@ -79,6 +79,23 @@ def plan(sizes: Sequence[SegmentSize]) -> list[list[str]]:
     return groups
 
 
+BULK_SHARE = 0.25  # an ingest that wrote this share of the index compacts it
+
+
+def after_bulk(added: int, live: int, segments: int) -> bool:
+    """True when a change that wrote `added` of the index's `live` passages
+    should end by merging everything: a large import (the first ingest of an
+    archive, say) leaves several segments of the automatic limit's size,
+    each searched on its own (at 1M passages, 8 segments searched in twice
+    the time of one: docs/PERFORMANCE.md). A daily ingest writes a sliver
+    and never pays for a full merge.
+
+    >>> after_bulk(1_000_000, 1_000_000, 8), after_bulk(2_000, 1_000_000, 3)
+    (True, False)
+    """
+    return segments > 1 and added >= BULK_SHARE * live
+
+
 def merge_into(
     builder: SegmentBuilder,
     sources: Sequence[tuple[Segment, np.ndarray]],

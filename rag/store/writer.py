@@ -283,6 +283,14 @@ class IndexWriter:
             done += 1
         return done
 
+    def compact_after_bulk(self, added: int) -> bool:
+        """Merge everything when this change wrote a large share of the index
+        (`rag.store.merge.after_bulk`); True when it did."""
+        counts = self.base.counts
+        if merging.after_bulk(added, counts["chunks"], counts["segments"]):
+            return self.compact()
+        return False
+
     def compact(self, progress: Callable[[int], None] | None = None) -> bool:
         """Merge every segment into one without deleted articles; False when
         the index already is one such segment (or holds nothing)."""
