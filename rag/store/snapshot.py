@@ -97,6 +97,7 @@ class Snapshot:
         open are reused; `preload` reads the candidate indexes too (for a
         searcher). If a commit replaces this one while it opens (and removes
         a file it named), opening starts over with the new one."""
+        root = Path(root)
         attempts = 5
         for attempt in range(attempts):
             target = _pointer(root)

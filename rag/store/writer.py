@@ -85,6 +85,7 @@ class IndexWriter:
         for an index that cannot be read). A damaged index is never replaced
         silently: articles added from elsewhere would be lost with it.
         """
+        root = Path(root)
         _check_root(root)
         existing = embedder_id is None
         with writer_lock(root, what, wait):
