@@ -13,6 +13,7 @@ finished and the next run resumes after it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -220,9 +221,7 @@ class _Session:
         ]
         previous = self._previous_vectors(articles)
         same = single_sentence_passages(chunked, sentences)
-        vectors, embedded = embed_texts(
-            self.embedder, texts, previous, self.progress, same_as=same
-        )
+        vectors, embedded = embed_texts(self.embedder, texts, previous, self.progress, same_as=same)
         self.tally.embedded += embedded
         self.tally.reused += len(texts) - embedded - len(same)
         n_passages = sum(len(group) for group in passages)
@@ -388,11 +387,7 @@ def build_index(
         fresh=rebuild,
     ) as writer:
         session = _Session(writer, embedder, chunking, "ingest", progress)
-        indexed = _indexed(writer)
-        by_id = {i.doc_id: i for i in indexed}
-        by_file: dict[str, list[Indexed]] = {}
-        for item in indexed:
-            by_file.setdefault(item.file, []).append(item)
+        indexed, by_id, by_file = _indexed(writer)
         session.delete(vanished(folder, listing, indexed))
         existing = {f.path for f in listing}
         todo = files_to_read(listing, indexed)
@@ -457,17 +452,8 @@ def add_files(
             raise UsageError(f"{path} does not exist")
     if not files:
         raise IngestError(f"no .txt, .md or .jsonl files in {', '.join(map(str, paths))}")
-    embedder, chunking = _existing(settings, embedder)
     seeds = settings.seeds_path.resolve() if settings.seeds_path.is_dir() else None
-    with IndexWriter.open(
-        settings.index_path, embedder.id, embedder.dim, chunking, "rag add", wait
-    ) as writer:
-        session = _Session(writer, embedder, chunking, "add", progress)
-        indexed = _indexed(writer)
-        by_id = {i.doc_id: i for i in indexed}
-        by_file: dict[str, list[Indexed]] = {}
-        for item in indexed:
-            by_file.setdefault(item.file, []).append(item)
+    with _adding(settings, embedder, progress, wait) as (session, by_id, by_file):
         seen: set[str] = set()
         for path, folder in _progress(files, progress, "reading", "file"):
             stamp = _stamp(path)
@@ -477,18 +463,10 @@ def add_files(
                 docs = [_with_id(d, path.stem) for d in docs]
             session.tally.read += 1
             session.tally.skipped += skips
-            _apply(
-                session,
-                stamp,
-                docs,
-                by_id,
-                by_file.get(stamp.path, []),
-                None,
-                seen,
-                keep_others=False,
-            )
+            in_file = by_file.get(stamp.path, [])
+            _apply(session, stamp, docs, by_id, in_file, None, seen, keep_others=False)
         session.flush()
-        return _report(writer, session.tally, len(files), started)
+        return _report(session.writer, session.tally, len(files), started)
 
 
 def add_documents(
@@ -501,21 +479,29 @@ def add_documents(
     """Store these documents (each by its id, replacing any article with the
     same id), as if read from files."""
     started = time.perf_counter()
+    for doc in documents:
+        if not isinstance(doc, Document):
+            raise UsageError(f"add_documents takes rag.Document records, not {doc!r:.60}")
+    with _adding(settings, embedder, progress, wait) as (session, by_id, _):
+        seen: set[str] = set()
+        for doc in documents:  # no file: each stands alone, never removes another
+            _apply(session, FileStamp("", -1, -1), [doc], by_id, [], None, seen, False)
+        session.flush()
+        return _report(session.writer, session.tally, 0, started)
+
+
+@contextlib.contextmanager
+def _adding(
+    settings: Settings, embedder: Embedder | None, progress: bool, wait: float | None
+) -> Iterator[tuple[_Session, dict[str, Indexed], dict[str, list[Indexed]]]]:
+    """A session adding to the existing index, with its embedder and chunking
+    settings, and the live articles by id and by file."""
     embedder, chunking = _existing(settings, embedder)
     with IndexWriter.open(
         settings.index_path, embedder.id, embedder.dim, chunking, "rag add", wait
     ) as writer:
-        session = _Session(writer, embedder, chunking, "add", progress)
-        indexed = _indexed(writer)
-        by_id = {i.doc_id: i for i in indexed}
-        seen: set[str] = set()
-        for doc in documents:
-            if not isinstance(doc, Document):
-                raise UsageError(f"add_documents takes rag.Document records, not {doc!r:.60}")
-            stamp = FileStamp("", -1, -1)
-            _apply(session, stamp, [doc], by_id, [], None, seen, keep_others=False)
-        session.flush()
-        return _report(writer, session.tally, 0, started)
+        _, by_id, by_file = _indexed(writer)
+        yield _Session(writer, embedder, chunking, "add", progress), by_id, by_file
 
 
 def remove_articles(
@@ -583,18 +569,23 @@ def _apply(
         session.store(article, origin, replaces=doc.id in by_id)
 
 
-def _indexed(writer: IndexWriter) -> list[Indexed]:
-    """Every live article as the index recorded it (no text read)."""
+def _indexed(
+    writer: IndexWriter,
+) -> tuple[list[Indexed], dict[str, Indexed], dict[str, list[Indexed]]]:
+    """Every live article as the index recorded it (no text read), also by id
+    and by file."""
     snapshot = writer.snapshot
-    if snapshot is None or writer._drop_all:
-        return []
-    out = []
-    for s, segment in enumerate(snapshot.segments):
-        deleted = set(int(r) for r in snapshot.deleted[s])
-        for row, doc_id, file, size, mtime, hashed in segment.article_files():
-            if row not in deleted:
-                out.append(Indexed(doc_id, file, size, mtime, hashed))
-    return out
+    out: list[Indexed] = []
+    if snapshot is not None and not writer._drop_all:
+        for s, segment in enumerate(snapshot.segments):
+            deleted = set(int(r) for r in snapshot.deleted[s])
+            for row, doc_id, file, size, mtime, hashed in segment.article_files():
+                if row not in deleted:
+                    out.append(Indexed(doc_id, file, size, mtime, hashed))
+    by_file: dict[str, list[Indexed]] = {}
+    for item in out:
+        by_file.setdefault(item.file, []).append(item)
+    return out, {i.doc_id: i for i in out}, by_file
 
 
 def _existing(settings: Settings, embedder: Embedder | None) -> tuple[Embedder, dict]:

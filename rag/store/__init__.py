@@ -20,7 +20,7 @@ from rag.store.commit import (
     pointer_target,
     read_current,
 )
-from rag.store.snapshot import Snapshot, open_snapshot
+from rag.store.snapshot import Snapshot
 from rag.store.writer import IndexWriter
 
 __all__ = [
@@ -30,7 +30,6 @@ __all__ = [
     "IndexWriter",
     "SegmentRef",
     "Snapshot",
-    "open_snapshot",
     "pointer_target",
     "read_current",
 ]

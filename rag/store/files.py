@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -47,6 +46,7 @@ def describe(path: Path) -> dict:
 
 
 def fsync_file(path: Path) -> None:
+    """Flush a file, or a directory's entries, to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -54,12 +54,7 @@ def fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+fsync_dir = fsync_file  # a directory is opened and flushed the same way
 
 
 def fsync_tree(directory: Path) -> None:
@@ -82,12 +77,6 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
     os.replace(tmp, path)
     fsync_dir(path.parent)
-
-
-def write_json_atomic(path: Path, obj: object) -> bytes:
-    data = (json.dumps(obj, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode()
-    write_atomic(path, data)
-    return data
 
 
 def point(link: Path, target: str) -> None:

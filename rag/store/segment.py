@@ -253,33 +253,29 @@ class Segment:
 
     def article_infos(self, rows: list[int]) -> dict[int, ArticleInfo]:
         """Id, title, language and date of these article rows (no text)."""
+        return self._rows_by_id(
+            "SELECT row, id, title, language, date FROM articles", rows, info_from_row, "article"
+        )
+
+    def _rows_by_id(self, select: str, rows: list[int], convert, what: str) -> dict:
+        """{row: convert(values)} for these rows of a table, 500 at a time;
+        a row the table lacks is an index error."""
         where = self.path / "records.sqlite"
-        out: dict[int, ArticleInfo] = {}
+        found: dict[int, object] = {}
         for start in range(0, len(rows), 500):
-            part = [int(r) for r in rows[start : start + 500]]
+            part = tuple(int(r) for r in rows[start : start + 500])
             marks = ",".join("?" * len(part))
-            for values in self._query(
-                f"SELECT row, id, title, language, date FROM articles WHERE row IN ({marks})",
-                tuple(part),
-            ):
-                out[values[0]] = info_from_row(values, where)
-        missing = [r for r in rows if int(r) not in out]
+            for values in self._query(f"{select} WHERE row IN ({marks})", part):
+                found[values[0]] = convert(values, where)
+        missing = [r for r in rows if int(r) not in found]
         if missing:
-            raise IndexInvalidError(f"{where} lacks article row {missing[0]}. {REBUILD}")
-        return out
+            raise IndexInvalidError(f"{where} lacks {what} row {missing[0]}. {REBUILD}")
+        return found
 
     def find_article(self, doc_id: str) -> int | None:
         """The row of the article with this id, or None."""
         found = self._query("SELECT row FROM articles WHERE id = ?", (doc_id,))
         return int(found[0][0]) if found else None
-
-    def articles(self) -> list[StoredArticle]:
-        """Every article row (for ingest's comparison and merges), in row order."""
-        where = self.path / "records.sqlite"
-        return [
-            StoredArticle(r, where)
-            for r in self._query(f"SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY row")
-        ]
 
     def iter_articles(self, language: str | None = None, batch: int = 1000):
         """Every article row (or every one in `language`), in row order, a
@@ -340,21 +336,9 @@ class Segment:
 
     def chunks(self, rows: list[int]) -> list[tuple[int, Chunk]]:
         """(article row, Chunk with doc_id unset) for each passage row, in order."""
-        if not rows:
-            return []
-        where = self.path / "records.sqlite"
-        found = {}
-        for start in range(0, len(rows), 500):
-            part = [int(r) for r in rows[start : start + 500]]
-            marks = ",".join("?" * len(part))
-            for values in self._query(
-                f"SELECT row, id, doc, start, end, text FROM chunks WHERE row IN ({marks})",
-                tuple(part),
-            ):
-                found[values[0]] = chunk_from_row(values, where)
-        missing = [r for r in rows if int(r) not in found]
-        if missing:
-            raise IndexInvalidError(f"{where} lacks passage row {missing[0]}. {REBUILD}")
+        found = self._rows_by_id(
+            "SELECT row, id, doc, start, end, text FROM chunks", rows, chunk_from_row, "passage"
+        )
         return [found[int(r)] for r in rows]
 
     def iter_chunks(self, batch: int = 10_000):

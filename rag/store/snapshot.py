@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.errors import IndexInvalidError, IndexMissingError
+from rag.errors import IndexInvalidError
 from rag.records import Article, Chunk, Sentence
 from rag.store import dense
 from rag.store.commit import REBUILD, SEGMENTS, Commit, SegmentRef, read_current
@@ -371,10 +371,6 @@ class Snapshot:
             except OSError as exc:
                 raise IndexInvalidError(f"cannot read {segment.path}: {exc}. {REBUILD}") from None
 
-    def close(self) -> None:
-        for segment in self.segments:
-            segment.close()
-
 
 def open_segment(path: Path, ref: SegmentRef) -> Segment:
     if not path.is_dir():
@@ -394,13 +390,20 @@ def open_segment(path: Path, ref: SegmentRef) -> Segment:
 
 
 def check_meta_hash(path: Path, ref: SegmentRef) -> None:
-    where = path / "meta.json"
+    _read_checked(path / "meta.json", ref.meta_hash)
+
+
+def _read_checked(where: Path, expected: str | None) -> bytes:
+    """A small index file's bytes, which must hash to what the commit says."""
     try:
         data = where.read_bytes()
     except FileNotFoundError:
-        raise IndexInvalidError(f"{where} is missing. {REBUILD}") from None
-    if bytes_hash(data) != ref.meta_hash:
-        raise IndexInvalidError(f"{where} does not match its checksum (altered). {REBUILD}")
+        raise IndexInvalidError(f"index file {where} is missing. {REBUILD}") from None
+    if bytes_hash(data) != expected:
+        raise IndexInvalidError(
+            f"index file {where} does not match its checksum (altered). {REBUILD}"
+        )
+    return data
 
 
 def read_deleted(path: Path, ref: SegmentRef, segment: Segment) -> np.ndarray:
@@ -408,12 +411,7 @@ def read_deleted(path: Path, ref: SegmentRef, segment: Segment) -> np.ndarray:
     if ref.deleted is None:
         return np.zeros(0, dtype=np.int32)
     where = path / ref.deleted
-    try:
-        data = where.read_bytes()
-    except FileNotFoundError:
-        raise IndexInvalidError(f"index file {where} is missing. {REBUILD}") from None
-    if bytes_hash(data) != ref.deleted_hash:
-        raise IndexInvalidError(f"index file {where} does not match its checksum. {REBUILD}")
+    data = _read_checked(where, ref.deleted_hash)
     rows = np.frombuffer(data, dtype="<i4") if len(data) % 4 == 0 else None
     if (
         rows is None
@@ -448,13 +446,3 @@ def _pointer(root: Path) -> str | None:
     from rag.store.commit import pointer_target
 
     return pointer_target(root)
-
-
-def open_snapshot(root: Path) -> Snapshot:
-    """The current commit under `root`, open for searching."""
-    try:
-        return Snapshot.open(root)
-    except FileNotFoundError as exc:  # removed between listing and opening
-        raise IndexMissingError(
-            f"no index at {root} ({exc}). Build one with `rag ingest`."
-        ) from None
