@@ -241,9 +241,8 @@ def step_build(args, index: Path) -> dict:
     ) as writer:
         for batch in synthetic_batches(args.size, pool, SEGMENT_CHUNKS):
             writer.add(batch, embedder.dim)
-            result = writer.commit("ingest")
+            merges += writer.commit("ingest")
             commits += 1
-            merges += result.merges
             counts = writer.base.counts
             print(
                 f"  {counts['chunks']:,} passages, {counts['segments']} segments",

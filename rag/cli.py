@@ -242,16 +242,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     report = build_index(
         settings, progress=sys.stderr.isatty(), wait=args.wait, rebuild=args.rebuild
     )
-    changes = (
-        f"{report.added} added, {report.updated} updated, {report.removed} removed, "
-        f"{report.unchanged} unchanged"
-    )
-    print(
-        f"Read {report.read} of {report.files} files in {report.seconds:.1f}s: {changes}; "
-        f"{report.embedded} texts embedded, {report.reused} reused."
-    )
-    _print_skipped(report.skipped)
-    _print_index(report)
+    _print_changes(report, f"{report.read} of {report.files}", removals=True)
     return 0
 
 
@@ -260,14 +251,21 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
 
     _announce_wait(settings, args.wait)
     report = add_files(settings, args.paths, progress=sys.stderr.isatty(), wait=args.wait)
+    _print_changes(report, str(report.read), removals=False)
+    return 0
+
+
+def _print_changes(report, files: str, removals: bool) -> None:
+    """What an ingest or add did, what it skipped, and the index after it
+    (an add removes nothing, so it does not say so)."""
+    removed = f"{report.removed} removed, " if removals else ""
     print(
-        f"Read {report.read} files in {report.seconds:.1f}s: {report.added} added, "
-        f"{report.updated} updated, {report.unchanged} unchanged; {report.embedded} texts "
-        f"embedded, {report.reused} reused."
+        f"Read {files} files in {report.seconds:.1f}s: {report.added} added, "
+        f"{report.updated} updated, {removed}{report.unchanged} unchanged; "
+        f"{report.embedded} texts embedded, {report.reused} reused."
     )
     _print_skipped(report.skipped)
     _print_index(report)
-    return 0
 
 
 def _remove(args: argparse.Namespace, settings: Settings) -> int:

@@ -204,9 +204,7 @@ class _Session:
         self.tally.passages_written += sum(len(item.chunks) for item in items)
         self._pending, self._pending_chunks = [], 0
         self._deletes, self._replaces = [], []
-        result = self.writer.commit(self.operation)
-        if result is not None:
-            self.tally.merges += result.merges
+        self.tally.merges += self.writer.commit(self.operation)
 
     def _new_articles(self, articles: list[Article], origins: list[Origin]) -> list[NewArticle]:
         chars, overlap = self.chunking["chunk_chars"], self.chunking["chunk_overlap_sentences"]
@@ -520,8 +518,8 @@ def remove_articles(
                 f"was removed"
             )
         writer.delete(dict.fromkeys(doc_ids))
-        result = writer.commit("remove")
-        tally = _Tally(removed=len(set(doc_ids)), merges=result.merges if result else 0)
+        merges = writer.commit("remove")
+        tally = _Tally(removed=len(set(doc_ids)), merges=merges)
         return _report(writer, tally, 0, started)
 
 

@@ -352,24 +352,28 @@ class Snapshot:
 
     def verify(self, progress=None) -> None:
         """Hash every file of every segment and every deletion list."""
-        for s, (segment, ref) in enumerate(zip(self.segments, self.commit.segments, strict=True)):
+        for s, segment in enumerate(self.segments):
             if progress:
                 progress(s, segment)
-            try:
-                check_meta_hash(segment.path, ref)
-                segment.verify()
-                if ref.deleted:
-                    path = segment.path / ref.deleted
-                    if file_hash(path) != ref.deleted_hash:
-                        raise IndexInvalidError(
-                            f"index file {path} does not match its checksum. {REBUILD}"
-                        )
-            except FileNotFoundError as exc:
-                raise IndexInvalidError(
-                    f"index file {exc.filename} is missing. {REBUILD}"
-                ) from None
-            except OSError as exc:
-                raise IndexInvalidError(f"cannot read {segment.path}: {exc}. {REBUILD}") from None
+            self.verify_segment(s)
+
+    def verify_segment(self, s: int) -> None:
+        """Hash every file of segment `s` and its deletion list against what
+        the commit and the segment's manifest record."""
+        segment, ref = self.segments[s], self.commit.segments[s]
+        try:
+            check_meta_hash(segment.path, ref)
+            segment.verify()
+            if ref.deleted:
+                path = segment.path / ref.deleted
+                if file_hash(path) != ref.deleted_hash:
+                    raise IndexInvalidError(
+                        f"index file {path} does not match its checksum. {REBUILD}"
+                    )
+        except FileNotFoundError as exc:
+            raise IndexInvalidError(f"index file {exc.filename} is missing. {REBUILD}") from None
+        except OSError as exc:
+            raise IndexInvalidError(f"cannot read {segment.path}: {exc}. {REBUILD}") from None
 
 
 def open_segment(path: Path, ref: SegmentRef) -> Segment:

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,19 +34,11 @@ from rag.store.commit import (
     read_current,
     write_commit,
 )
-from rag.store.files import bytes_hash, file_hash, fsync_dir, point, write_atomic, writer_lock
+from rag.store.files import bytes_hash, fsync_dir, point, write_atomic, writer_lock
 from rag.store.postings import build_postings
 from rag.store.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CommitResult:
-    commit: Commit
-    added_articles: int
-    deleted_articles: int
-    merges: int
 
 
 class IndexWriter:
@@ -165,7 +157,12 @@ class IndexWriter:
         except BaseException:
             builder.abort()
             raise
-        self._new.append((SegmentRef(path.name, "", 0, 0, 0), path))  # removed if not committed
+        return self._stage(path)
+
+    def _stage(self, path: Path) -> SegmentRef:
+        """Note a segment just written as part of the next commit (removed if
+        that commit never happens) and return its reference."""
+        self._new.append((SegmentRef(path.name, "", 0, 0, 0), path))
         ref = _ref_for(path)
         self._new[-1] = (ref, path)
         return ref
@@ -196,39 +193,36 @@ class IndexWriter:
 
     # ------------------------------------------------------------ committing
 
-    def commit(self, operation: str, merge: bool = True) -> CommitResult | None:
-        """Publish what is staged as one commit (None when nothing is);
-        then clean up and, with `merge`, apply the merge policy."""
+    def commit(self, operation: str, merge: bool = True) -> int:
+        """Publish what is staged as one commit (nothing when nothing is);
+        then clean up and, with `merge`, apply the merge policy. Returns the
+        number of merges it made."""
         if not self.pending:
-            return None
+            return 0
         generation = self.generation
         refs: list[SegmentRef] = []
-        deleted_articles = 0
         if self.snapshot is not None and not self._drop_all:
             for s, ref in enumerate(self.base.segments):
                 rows = self._deletions.get(s)
                 if rows:
-                    deleted_articles += len(rows)
                     ref = self._write_deletions(s, ref, rows, generation)
                 if ref.articles - ref.deleted_articles > 0:
                     refs.append(ref)
-        added = sum(ref.articles for ref, _ in self._new)
         refs += [ref for ref, _ in self._new]
-        commit = self.base.with_segments(tuple(refs), operation)
-        self._publish(commit)
-        result = CommitResult(commit, added, deleted_articles, 0)
-        merges = self.apply_merge_policy() if merge else 0
-        return replace(result, commit=self.base, merges=merges)
+        self._publish(self.base.with_segments(tuple(refs), operation))
+        return self.apply_merge_policy() if merge else 0
 
     def _write_deletions(
         self, s: int, ref: SegmentRef, rows: set[int], generation: int
     ) -> SegmentRef:
+        """The segment's deletion file with `rows` (live articles) added."""
         assert self.snapshot is not None
         segment = self.snapshot.segments[s]
-        before = self.snapshot.deleted[s]
-        all_rows = np.union1d(before, np.fromiter(rows, dtype=np.int64)).astype("<i4")
-        chunks = sentences = 0
-        for row in all_rows:
+        all_rows = np.union1d(self.snapshot.deleted[s], np.fromiter(rows, dtype=np.int64))
+        all_rows = all_rows.astype("<i4")
+        # Only the new rows' spans are read: earlier deletions are counted in `ref`.
+        chunks, sentences = ref.deleted_chunks, ref.deleted_sentences
+        for row in sorted(rows):
             stored = segment.article(int(row))
             chunks += stored.chunks[1] - stored.chunks[0]
             sentences += stored.sentences[1] - stored.sentences[0]
@@ -312,13 +306,7 @@ class IndexWriter:
         positions = [i for i, ref in enumerate(self.base.segments) if ref.name in names]
         snapshot = self.snapshot
         for i in positions:  # a damaged file must not be copied into a new segment
-            ref = self.base.segments[i]
-            segment = snapshot.segments[i]
-            segment.verify()
-            if ref.deleted and file_hash(segment.path / ref.deleted) != ref.deleted_hash:
-                raise IndexInvalidError(
-                    f"{segment.path / ref.deleted} is damaged; run `rag verify`."
-                )
+            snapshot.verify_segment(i)
         sources = [(snapshot.segments[i], snapshot.deleted[i]) for i in positions]
         builder = SegmentBuilder(self.root / SEGMENTS, self.base.dim)
         try:
@@ -327,13 +315,11 @@ class IndexWriter:
         except BaseException:
             builder.abort()
             raise
-        self._new = [(SegmentRef(path.name, "", 0, 0, 0), path)]  # removed if what follows fails
-        ref = _ref_for(path)
+        ref = self._stage(path)
         refs = list(self.base.segments)
         first = positions[0]
         kept = [r for i, r in enumerate(refs) if i not in positions]
         refs = kept[:first] + ([ref] if ref.articles else []) + kept[first:]
-        self._new = [(ref, path)]
         commit = self.base.with_segments(tuple(refs), operation)
         self._publish(commit)
 
