@@ -134,7 +134,7 @@ def _stream(
     if model is not None:
         result = None
         for part in generate(
-            retriever, model, query, qlang, hits, retriever.settings.claim_min_similarity
+            retriever, model, query, qlang, hits, retriever.settings.claim_rules()
         ):
             if isinstance(part, Generated):
                 result = part

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.citations import cite, claims
-from rag.claims import CitedPassage, ClaimCheck, check_claim
+from rag.claims import CitedPassage, ClaimCheck, ClaimRules, check_claim
 from rag.conversation import accept_rewrite
 from rag.generation import Generator
 from rag.hostile import flag_sentences
@@ -70,7 +70,7 @@ def generate(
     question: str,
     language: str,
     hits: Sequence[Hit],
-    min_similarity: float,
+    rules: ClaimRules,
 ) -> Iterator[str | Generated]:
     """Yields the checked answer text as it grows, then the `Generated` record."""
     prompt = answer_prompt(question, [h.text for h in hits], language)
@@ -97,7 +97,7 @@ def generate(
             if not text.strip():
                 continue
             vector = retriever.embedder.embed_queries([text])[0]
-            verdict = check_claim(text, vector, numbers, passages, language, min_similarity)
+            verdict = check_claim(text, vector, numbers, passages, language, rules)
             checks.append(verdict)
             if verdict.supported:
                 support = tuple((found[n][i][0], hits[n - 1]) for n, i in verdict.support)

@@ -85,10 +85,16 @@ class Settings:
     generators: str = ""
     max_new_tokens: int = 200
     openai_base_url: str = ""
-    # Claim check for generated answers: a claim is supported when a sentence
-    # of a passage it cites is at least this similar to it (and numbers, and
-    # names in the same language, agree). Calibrated by bench/tune_claims.py.
+    # Claim check for generated answers (rag/claims.py): a claim is supported
+    # when a sentence of a passage it cites is at least this similar to it (in
+    # the same language; across languages the second bar), holds this share of
+    # its content words (same language), and numbers, times, names, negation
+    # and the order of the names agree. Calibrated on the claim set by
+    # bench/tune_claims.py so that no unsupported claim passes.
     claim_min_similarity: float = 0.86
+    claim_min_similarity_cross: float = 0.88
+    claim_min_coverage: float = 0.8
+    claim_max_disorder: float = 0.3
 
     # The chat app (`python app.py`, `rag serve`). It listens on this host only
     # (another value, e.g. 0.0.0.0, exposes it to the network: add a password).
@@ -143,6 +149,17 @@ class Settings:
             raise UsageError("setting near_duplicate_cosine must be in (0, 1]")
         if self.fusion not in ("calibrated", "rrf"):
             raise UsageError(f"unknown fusion {self.fusion!r}: use 'calibrated' or 'rrf'")
+
+    def claim_rules(self):
+        """The claim check's bars (`rag.claims.ClaimRules`)."""
+        from rag.claims import ClaimRules
+
+        return ClaimRules(
+            self.claim_min_similarity,
+            self.claim_min_similarity_cross,
+            self.claim_min_coverage,
+            self.claim_max_disorder,
+        )
 
     @property
     def seeds_path(self) -> Path:

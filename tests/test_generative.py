@@ -81,7 +81,8 @@ def test_unsupported_claims_are_left_out_and_reported(seed_index, use):
     assert len(kept) == 1 and len(dropped) == 3
     assert dropped["The EU sent 9000 soldiers"] == "cites no passage that exists"
     assert dropped["A claim with no source."] == "no citation"
-    assert "not stated" in dropped["Lukashenko resigned the next morning and fled to Caracas"]
+    fled = "Lukashenko resigned the next morning and fled to Caracas"
+    assert "does not state it" in dropped[fled]
 
 
 def test_the_sentinel_abstains_in_the_question_language(seed_index, use):
