@@ -15,6 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from rag.answerability import CONFIDENCE, signals
 from rag.citations import cite, quote
 from rag.conversation import standalone_query
 from rag.extractive import Candidate, score, select, word_overlap
@@ -26,6 +27,15 @@ from rag.query import validate_question
 from rag.records import Answer, Hit, Sentence
 from rag.retrieval import Retriever, get_retriever
 from rag.settings import Settings
+
+# Said before the quotes when the answer's confidence is low.
+WARNING_TEXT = {
+    "en": "The articles may not answer this directly; closest passages:",
+    "sv": "Artiklarna svarar kanske inte direkt på detta; närmaste stycken:",
+    "nb": "Artiklene svarer kanskje ikke direkte på dette; nærmeste avsnitt:",
+    "nn": "Artiklane svarar kanskje ikkje direkte på dette; nærmaste avsnitt:",
+    "da": "Artiklerne svarer måske ikke direkte på dette; nærmeste afsnit:",
+}
 
 NO_ANSWER_TEXT = {
     "en": "The articles don't answer this question.",
@@ -128,6 +138,9 @@ def _stream(
     timings["retrieve"] = time.perf_counter() - started
 
     started = time.perf_counter()
+    extracted, lead = ranked(retriever, query, qlang, qvec, hits)
+    confidence, warned = _confidence(query, lead, hits, retriever.settings)
+    warning = WARNING_TEXT.get(qlang, WARNING_TEXT["en"]) + "\n\n" if warned else ""
     checks: tuple = ()
     fallback = None
     quotes = None
@@ -139,30 +152,32 @@ def _stream(
             if isinstance(part, Generated):
                 result = part
             else:
-                yield part
+                yield warning + part
         assert result is not None
         checks = result.checks
         if result.first_token is not None:  # since the question came in, as first_text
             timings["first_token"] = sum(timings.values()) + result.first_token
         if result.supported:
             text, citations = cite(result.supported)
+            text = warning + text
         elif result.sentinel:
             fallback = "the model found no answer in the passages"
             text, citations = NO_ANSWER_TEXT.get(qlang, NO_ANSWER_TEXT["en"]), ()
             yield text
         else:
-            quotes = extractive(retriever, query, qlang, qvec, hits)
+            quotes = extracted
             fallback = "no generated claim was supported by its passage; " + (
                 "showing the extractive answer" if quotes else "abstained"
             )
     if model is None or quotes is not None:
-        quotes = extractive(retriever, query, qlang, qvec, hits) if quotes is None else quotes
+        quotes = extracted
         citations = ()
         if not quotes:
             text = NO_ANSWER_TEXT.get(qlang, NO_ANSWER_TEXT["en"])
             yield text
         for end in range(1, len(quotes) + 1):  # one claim at a time
             text, citations = quote(quotes[:end])
+            text = warning + text
             yield text
     timings["generate"] = time.perf_counter() - started
     yield Answer(
@@ -178,7 +193,24 @@ def _stream(
         claims=checks,
         fallback=fallback,
         rewritten_by=rewritten_by,
+        confidence=round(confidence, 4),
+        warned=warned and bool(citations),
     )
+
+
+def _confidence(
+    query: str, lead: tuple[str, float] | None, hits: Sequence[Hit], settings: Settings
+) -> tuple[float, bool]:
+    """How likely the retrieved sentences answer the question
+    (`rag.answerability`), and whether that is low enough to say so: below
+    `settings.answer_warn_below`, or a number or year of the question stands
+    nowhere in what was found."""
+    if lead is None:
+        return 0.0, True
+    context = " ".join(f"{h.text} {(h.date or '').replace('-', ' ')}" for h in hits)
+    found = signals(query, lead[0], context)
+    confidence = CONFIDENCE.confidence(lead[1], found)
+    return confidence, confidence < settings.answer_warn_below or bool(found.missing_numbers)
 
 
 def extractive(
@@ -186,12 +218,26 @@ def extractive(
 ) -> list[tuple[Sentence, Hit]]:
     """The sentences the extractive generator quotes, in reading order; empty
     when it abstains."""
+    return ranked(retriever, query, qlang, qvec, hits)[0]
+
+
+def ranked(
+    retriever: Retriever, query: str, qlang: str, qvec: np.ndarray, hits: Sequence[Hit]
+) -> tuple[list[tuple[Sentence, Hit]], tuple[str, float] | None]:
+    """The extractive quotes (see `extractive`), and the best-scored sentence
+    of the hits with its score (None when there is none): what the
+    answer's confidence is read from."""
     found, candidates = candidates_for(retriever, query, qlang, qvec, hits)
     vectors = np.array([v for _, v, _ in found]) if found else np.zeros((0, retriever.dim))
-    chosen = select(candidates, score(candidates), vectors)
+    scores = score(candidates)
+    chosen = select(candidates, scores, vectors)
+    lead = None
+    if candidates:
+        best = int(np.argmax(scores))
+        lead = (found[best][0].text, float(scores[best]))
     if _abstains(candidates, retriever.settings) or not chosen:
-        return []
-    return [(found[i][0], found[i][2]) for i in chosen]
+        return [], lead
+    return [(found[i][0], found[i][2]) for i in chosen], lead
 
 
 def candidates_for(

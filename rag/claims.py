@@ -56,8 +56,8 @@ _SCANDINAVIAN = {"sv", "nb", "nn", "da"}
 class ClaimRules:
     """The bars of the check (`Settings` holds the calibrated values)."""
 
-    min_similarity: float = 0.86  # claim and sentence in one language
-    min_similarity_cross: float = 0.88  # in different languages
+    min_similarity: float = 0.87  # claim and sentence in one language
+    min_similarity_cross: float = 0.87  # in different languages
     min_coverage: float = 0.8  # share of the claim's content words, one language
     max_disorder: float = 0.3  # share of its words' pairs in another order, one language
     names_before: bool = False  # a name may stand in the sentence before (who "he" is)

@@ -49,7 +49,7 @@ def split_of(group: str) -> str:
     """Which half a group belongs to, fixed by its id.
 
     >>> split_of("A001"), split_of("A002")
-    ('held-out', 'calibration')
+    ('calibration', 'held-out')
     """
     digest = hashlib.blake2b(group.encode(), digest_size=4).digest()
     return CALIBRATION if digest[0] % 2 == 0 else HELD_OUT

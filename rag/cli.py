@@ -378,12 +378,15 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
             "generator": result.generator,
             "claims": [c.to_dict() for c in result.claims],
             "fallback": result.fallback,
+            "confidence": result.confidence,
+            "warned": result.warned,
         }
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
     width = min(100, max(60, _terminal_width() - 4))
-    print(textwrap.fill(result.text, width))
-    print()
+    for paragraph in result.text.split("\n\n"):  # a low-confidence warning, then the answer
+        print(textwrap.fill(paragraph, width))
+        print()
     dropped = [c for c in result.claims if not c.supported]
     if dropped:
         n, source = len(dropped), result.generator

@@ -138,6 +138,11 @@ class Answer:
     # Who made a follow-up standalone: "extractive" (joined to the question it
     # follows), a generator's id (the model rewrote it), or None (no rewrite).
     rewritten_by: str | None = None
+    # How likely the sentences found answer the question, 0..1
+    # (`rag.answerability`); `warned` when it is low and `text` opens by
+    # saying so in the question's language.
+    confidence: float | None = None
+    warned: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)

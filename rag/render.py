@@ -82,7 +82,11 @@ def answer_html(answer: Answer) -> str:
     """The assistant's message: the answer, then its numbered sources; for an
     abstention, the plain statement and the closest passages. For a language
     model's answer, also which claims were left out and why, and any fallback."""
-    body = f'<p class="answer">{answer_text(answer.text, len(answer.citations))}</p>'
+    text, warning = answer.text, ""
+    if answer.warned and "\n\n" in text:
+        head, text = text.split("\n\n", 1)
+        warning = f'<p class="note warning">{esc(head)}</p>'
+    body = warning + f'<p class="answer">{answer_text(text, len(answer.citations))}</p>'
     body += _generator_notes(answer)
     if answer.abstained:
         closest = "".join(
@@ -93,12 +97,21 @@ def answer_html(answer: Answer) -> str:
         if closest:
             body += _section("Closest passages", f'<ul class="sources">{closest}</ul>')
         return body
-    quoted = sorted({c.language for c in answer.citations} - {answer.question_language})
-    if quoted:
-        names = ", ".join(language_name(code) for code in quoted)
-        body += f'<p class="note">Quoted in the articles\' own language ({esc(names)}).</p>'
+    other = sorted({c.language for c in answer.citations} - {answer.question_language})
+    if other:
+        names = esc(", ".join(language_name(code) for code in other))
+        if quotes(answer):
+            body += f'<p class="note">Quoted in the articles\' own language ({names}).</p>'
+        else:
+            body += f'<p class="note">Written from sources in {names}.</p>'
     items = "".join(citation_html(c) for c in answer.citations)
     return body + _section("Sources", f'<ol class="sources">{items}</ol>')
+
+
+def quotes(answer: Answer) -> bool:
+    """Whether the answer's text quotes the articles (the extractive answer,
+    or the fallback to it) rather than being a model's own words."""
+    return answer.generator == "extractive" or "extractive answer" in (answer.fallback or "")
 
 
 def _section(title: str, inner: str, open_: bool = True) -> str:
@@ -131,8 +144,9 @@ def _clip(text: str, limit: int = 200) -> str:
 
 
 def streaming_html(text: str) -> str:
-    """The answer while it streams: escaped text, markers shown as typed."""
-    return f'<p class="answer">{esc(text)}</p>'
+    """The answer while it streams: escaped text, markers shown as typed (a
+    low-confidence warning, when there is one, as its own paragraph)."""
+    return "".join(f'<p class="answer">{esc(part)}</p>' for part in text.split("\n\n"))
 
 
 def passages_html(
@@ -182,6 +196,7 @@ sup.cite { color: var(--color-accent); font-weight: 600; }
 .dropped { text-decoration: line-through; opacity: .75; }
 .why { font-size: .85em; opacity: .8; }
 .note, .scores, .query { font-size: .85em; opacity: .75; }
+.note.warning { opacity: 1; font-weight: 600; }
 .hit { border-bottom: 1px solid var(--border-color-primary); padding: .5em 0; }
 .notice { font-weight: 600; }
 .pending { font-style: italic; opacity: .75; }

@@ -25,6 +25,8 @@ HEADLINE = (
     "citation_recall",
     "abstention_recall",
     "false_abstention_rate",
+    "unanswerable_caught",
+    "warned_answerable",
     "answer_language",
     "total_p50_ms",
 )

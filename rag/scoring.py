@@ -27,7 +27,7 @@ RANKING_DEPTH = 10  # nDCG@10 and MRR@10 need ten passages
 STAGES = ("embed", "retrieve", "generate", "first_token", "first_text", "total")
 
 # Metrics where lower is better; every other metric is better when higher.
-LOWER_IS_BETTER = frozenset({"false_abstention_rate", "fallback_rate"})
+LOWER_IS_BETTER = frozenset({"false_abstention_rate", "fallback_rate", "warned_answerable"})
 
 # What went wrong with a question, worst first (None: nothing).
 FAILURES = (
@@ -71,6 +71,8 @@ class QuestionResult:
     claims_checked: int = 0  # claims a generator wrote (none for extractive)
     claims_supported: int = 0  # of those, the ones their cited passage states
     fallback: str | None = None  # why a generated answer was replaced, if it was
+    warned: bool = False  # the answer said the articles may not answer it directly
+    confidence: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -132,6 +134,8 @@ def run(
             claims_checked=len(result.claims),
             claims_supported=sum(1 for c in result.claims if c.supported),
             fallback=result.fallback,
+            warned=result.warned,
+            confidence=result.confidence,
         )
         scores = score_question(q, base, k, total_relevant)
         results.append(_with_scores(base, scores, failure(q, base, scores, k)))
@@ -217,7 +221,9 @@ def summarize(results: Sequence[QuestionResult]) -> dict[str, dict[str, float | 
     """Every metric per subset ("all", each question language, "same-language",
     "cross-lingual"): means of the per-question scores, abstention precision,
     recall and false-abstention rate, the share of answers in the question's
-    language, for a generator the share of its claims that its cited passages
+    language, the share of unanswerable questions abstained on or warned
+    about (`unanswerable_caught`) and of answerable ones warned about
+    (`warned_answerable`), for a generator the share of its claims that its cited passages
     support (`claim_support`) and of answers it could not give itself
     (`fallback_rate`), and latency p50/p95 per stage (ms)."""
     groups: dict[str, list[QuestionResult]] = {}
@@ -239,6 +245,16 @@ def summarize(results: Sequence[QuestionResult]) -> dict[str, dict[str, float | 
         row["abstention_precision"] = abst["precision"]
         row["abstention_recall"] = abst["recall"]
         row["false_abstention_rate"] = abst["false_abstention_rate"]
+        unanswerable = [r for r in rows if not r.answerable]
+        answerable = [r for r in rows if r.answerable]
+        row["unanswerable_caught"] = (
+            sum(r.abstained or r.warned for r in unanswerable) / len(unanswerable)
+            if unanswerable
+            else None
+        )
+        row["warned_answerable"] = (
+            sum(r.warned for r in answerable) / len(answerable) if answerable else None
+        )
         answered = [r for r in rows if not r.abstained]
         row["answer_language"] = metrics.language_match_rate(
             [r.answer_language for r in answered], [r.language for r in answered]
@@ -325,6 +341,8 @@ def metric_names(k: int) -> list[str]:
         "abstention_precision",
         "abstention_recall",
         "false_abstention_rate",
+        "unanswerable_caught",
+        "warned_answerable",
         "answer_language",
         "claim_support",
         "fallback_rate",

@@ -93,8 +93,8 @@ def test_bad_question_is_refused_before_loading(tmp_path):
 @pytest.mark.model
 def test_dev_set_answers(seed_index: Settings):
     """Regression gate at the measured level. Issue 3 asks for the key fact in
-    85% of answers and calibrated abstention; measured 34/48 key facts, and
-    abstention not yet separable (bench/tune_answers.py, docs/PERFORMANCE.md)."""
+    85% of answers; measured 34/48 key facts (docs/PERFORMANCE.md). Abstention
+    and warnings: `test_dev_set_abstention_targets`."""
     questions = [q for q in load_testset(DEV_SET) if q.answerable]
     with_fact = 0
     for q in questions:
@@ -124,8 +124,45 @@ def test_cli_ask(seed_index: Settings):
         "generator",
         "claims",
         "fallback",
+        "confidence",
+        "warned",
     }
     assert payload["question_language"] == "en" and payload["citations"]
+    assert 0.0 <= payload["confidence"] <= 1.0 and payload["warned"] is False
     assert payload["generator"] == "extractive" and payload["claims"] == []
     assert ask("").returncode == 2
     assert ask("x" * 100_000).returncode == 2
+
+
+@pytest.mark.model
+def test_low_confidence_answers_say_so_in_the_question_language(seed_index: Settings):
+    from rag.answer import WARNING_TEXT
+
+    for question, language in (
+        ("Where was Alexander Lukashenko born?", "en"),
+        ("Hur stor var Belarus BNP år 2021?", "sv"),
+        ("Hvem vant presidentvalget i Hviterussland i 2025?", "nb"),
+    ):
+        result = answer(question, settings=seed_index)
+        assert result.warned and not result.abstained, question
+        assert result.text.startswith(WARNING_TEXT[language] + "\n\n")
+        assert result.citations and result.confidence is not None
+    sure = answer("How many people did police detain at the Sunday protests?", settings=seed_index)
+    assert not sure.warned and not sure.text.startswith(WARNING_TEXT["en"])
+
+
+@pytest.mark.model
+def test_dev_set_abstention_targets(seed_index: Settings):
+    """Issue 12's bars, at the level measured by bench/tune_confidence.py:
+    6 of 8 unanswerable questions abstain or are warned, no answerable one
+    abstains, 4 of 48 are warned (at most 10%)."""
+    questions = load_testset(DEV_SET)
+    caught = abstained = warned = 0
+    for q in questions:
+        result = answer(q.question, settings=seed_index)
+        if q.answerable:
+            abstained += result.abstained
+            warned += result.warned
+        else:
+            caught += result.abstained or result.warned
+    assert caught >= 6 and abstained <= 2 and warned <= 4, (caught, abstained, warned)

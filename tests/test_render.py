@@ -164,3 +164,18 @@ def test_a_model_answer_shows_what_is_happening_until_text_arrives(monkeypatch):
     assert 'class="pending"' in model[0] and "openai:some-model is writing" in model[0]
     assert "Checked claim" in model[-1]
     assert shown("extractive")[0] == ""  # 30 ms: nothing to explain
+
+
+def test_a_warned_answer_shows_the_warning_apart_and_a_generated_one_is_not_called_quoted():
+    import dataclasses
+
+    base = _answer()  # English question, a Swedish source
+    head = "The articles may not answer this directly; closest passages:"
+    warned = dataclasses.replace(base, text=f"{head}\n\n{base.text}", warned=True)
+    assert f'<p class="note warning">{head}</p>' in answer_html(warned)
+    assert "Quoted in the articles' own language (Swedish)" in answer_html(base)
+    written = dataclasses.replace(base, generator="transformers:gemma3-270m")
+    assert "Quoted in the articles" not in answer_html(written)
+    assert "Written from sources in Swedish" in answer_html(written)
+    fallback = dataclasses.replace(written, fallback="...; showing the extractive answer")
+    assert "Quoted in the articles" in answer_html(fallback)

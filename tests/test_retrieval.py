@@ -134,9 +134,7 @@ def test_bad_questions_are_refused_before_anything_loads(tmp_path: Path, questio
         retrieve("a fine question", settings=settings)
 
 
-def test_a_running_retriever_follows_new_commits(
-    tiny_index: Settings, fake_embedder, monkeypatch
-):
+def test_a_running_retriever_follows_new_commits(tiny_index: Settings, fake_embedder, monkeypatch):
     import rag.retrieval
 
     monkeypatch.setattr(rag.retrieval, "make_embedder", lambda spec, threads: fake_embedder)

@@ -392,8 +392,7 @@ class Segment:
             or start + df > len(self.posting_rows)
         ):
             raise IndexInvalidError(
-                f"{self.path / 'records.sqlite'}: the postings of {term!r} are malformed. "
-                f"{REBUILD}"
+                f"{self.path / 'records.sqlite'}: the postings of {term!r} are malformed. {REBUILD}"
             )
 
     def _check_rows(self, term: str, rows: np.ndarray) -> None:
