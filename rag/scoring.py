@@ -116,7 +116,7 @@ def run(
             cross_lingual=cross,
             answer=result.text,
             abstained=result.abstained,
-            answer_language=detect(strip_markers(result.text)),
+            answer_language=detect(strip_markers(body(result.text, result.warned))),
             citations=tuple(
                 {
                     "n": c.n,
@@ -155,6 +155,15 @@ def strip_markers(text: str) -> str:
     return re.sub(r"\s*\[\d+\]", "", text)
 
 
+def body(text: str, warned: bool) -> str:
+    r"""An answer's text without the low-confidence warning it opens with.
+
+    >>> body("The articles may not answer this directly; closest passages:\n\nX [1]", True)
+    'X [1]'
+    """
+    return text.split("\n\n", 1)[1] if warned and "\n\n" in text else text
+
+
 def score_question(
     q: TestQuestion, result: QuestionResult, k: int, total_relevant: int
 ) -> dict[str, float | None]:
@@ -165,14 +174,16 @@ def score_question(
     relevant = [r.relevant for r in result.retrieved]
     doc_ids = [r.doc_id for r in result.retrieved]
     top_docs = doc_ids[:k]  # the articles of the k passages a user sees
-    answered = "" if result.abstained else strip_markers(result.answer)
+    answered = "" if result.abstained else strip_markers(body(result.answer, result.warned))
     sources = {
         c["n"]: metrics.CitedSource(c["doc_id"], c["passage"], c["sentence"])
         for c in result.citations
     }
     claims = [
         metrics.CitedClaim(text, tuple(sources[n] for n in numbers if n in sources))
-        for text, numbers in ([] if result.abstained else split_claims(result.answer))
+        for text, numbers in (
+            [] if result.abstained else split_claims(body(result.answer, result.warned))
+        )
     ]
     cited = metrics.citation_scores(claims, q.key_facts, q.gold_ids)
     judged = total_relevant > 0  # without relevant passages, ranks say nothing
