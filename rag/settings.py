@@ -150,6 +150,8 @@ class Settings:
                 raise UsageError(f"setting {name} must not be negative")
         if self.k > 100:
             raise UsageError(f"setting k must be at most 100, not {self.k}")
+        if not 0 <= self.answer_warn_below <= 1:
+            raise UsageError("setting answer_warn_below must be in [0, 1]")
         if not 0 < self.near_duplicate_cosine <= 1:
             raise UsageError("setting near_duplicate_cosine must be in (0, 1]")
         if self.fusion not in ("calibrated", "rrf"):
