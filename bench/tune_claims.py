@@ -33,10 +33,12 @@ from rag.retrieval import get_retriever  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 GRID = {
-    "min_similarity": [0.85, 0.86, 0.87],
-    "min_similarity_cross": [0.86, 0.87, 0.88],
-    "min_coverage": [0.5, 0.67, 0.75, 0.8],
+    "min_similarity": [0.86, 0.87],
+    "min_similarity_cross": [0.87, 0.88],
+    "min_coverage": [0.67, 0.8],
     "max_disorder": [0.3, 1.0],
+    "min_similarity_anchored": [0.82, 0.83, 0.84, 0.85, 0.87],
+    "anchors": [2, 3],
 }
 
 
@@ -77,6 +79,8 @@ def main() -> None:
             key=lambda rc: (
                 rc[1]["supported_passed"],
                 rc[0].min_coverage,
+                rc[0].min_similarity_anchored,
+                rc[0].anchors,
                 rc[0].min_similarity_cross,
                 -rc[0].max_disorder,
                 rc[0].min_similarity,

@@ -6,7 +6,9 @@ when every test below holds; the first that fails is the reason given:
 
 1. meaning: the sentence is at least `min_similarity` similar to the claim
    (e5 vectors: the claim's computed once per answer, the sentence's at
-   ingest), or `min_similarity_cross` when they are in different languages;
+   ingest), or `min_similarity_cross` when they are in different languages
+   (`min_similarity_anchored` when the claim has at least `anchors` names,
+   numbers and times: all of them must agree, which carries the rest);
 2. amounts: every number of the claim, in digits or words ("100 000" is
    "100,000", "sixth" is "6th", "tiotusentals" is "tens of thousands");
 3. time: every month and weekday of the claim ("söndag" is "Sunday");
@@ -61,6 +63,10 @@ class ClaimRules:
     min_coverage: float = 0.8  # share of the claim's content words, one language
     max_disorder: float = 0.3  # share of its words' pairs in another order, one language
     names_before: bool = False  # a name may stand in the sentence before (who "he" is)
+    # Across languages, a claim with at least `anchors` names, numbers and
+    # times (all of which must agree) may pass at this lower similarity.
+    min_similarity_anchored: float = 0.83
+    anchors: int = 2
 
 
 @dataclass(frozen=True)
@@ -183,6 +189,9 @@ def disagreement(
     state the claim, or None when it does."""
     same = language == claim.language
     bar = rules.min_similarity if same else rules.min_similarity_cross
+    anchors = len(claim.amounts) + len(claim.times) + len(claim.names)
+    if not same and anchors >= rules.anchors:
+        bar = min(bar, rules.min_similarity_anchored)
     if similarity < bar:
         return f"does not state it (similarity {similarity:.2f} < {bar:.2f})"
     if missing := sorted(claim.amounts - quantities(sentence)):

@@ -100,6 +100,10 @@ class Settings:
     claim_min_similarity_cross: float = 0.87
     claim_min_coverage: float = 0.8
     claim_max_disorder: float = 0.3
+    # Across languages, a claim naming at least `claim_anchors` names, numbers
+    # and times (all of which must agree) passes at this lower similarity.
+    claim_min_similarity_anchored: float = 0.83
+    claim_anchors: int = 2
 
     # The chat app (`python app.py`, `rag serve`). It listens on this host only
     # (another value, e.g. 0.0.0.0, exposes it to the network: add a password).
@@ -166,6 +170,8 @@ class Settings:
             self.claim_min_similarity_cross,
             self.claim_min_coverage,
             self.claim_max_disorder,
+            min_similarity_anchored=self.claim_min_similarity_anchored,
+            anchors=self.claim_anchors,
         )
 
     @property
