@@ -149,6 +149,25 @@ def test_an_unanswerable_question_abstains_and_shows_the_closest_passages(app_ur
     assert answer["hits"]
 
 
+def test_an_uncertain_answer_says_so_in_the_question_language(app_url):
+    chat, _, answer = ask(app_url, "Hur stor var Belarus BNP år 2021?")
+    assert answer["warned"] and not answer["abstained"] and answer["citations"]
+    assert 0.0 <= answer["confidence"] <= 1.0
+    html = _content(chat[-1])
+    assert '<p class="note warning">Artiklarna svarar kanske inte direkt' in html
+    assert "Sources" in html
+
+
+def test_browser_shows_the_warning_above_the_quotes(browser, app_url):
+    page = browser.new_page()
+    _ask_in_page(page, app_url, "Where was Alexander Lukashenko born?")
+    warning = page.locator("#chat .warning").first
+    warning.wait_for(timeout=60_000)
+    assert "may not answer this directly" in warning.inner_text()
+    page.locator("#chat sup.cite").first.wait_for(timeout=60_000)
+    page.close()
+
+
 def test_a_huge_question_gets_a_clear_message(app_url):
     chat, _, answer = ask(app_url, "Lukashenko " * 500)
     assert answer is None
