@@ -23,7 +23,7 @@ from rag.generation import EXTRACTIVE, Generator, check_spec, make_generator
 from rag.generative import Generated, generate, rewrite_question, sentences_of
 from rag.language import question_language
 from rag.lexical import tokenize
-from rag.query import validate_question
+from rag.query import validate_history, validate_languages, validate_question
 from rag.records import Answer, Hit, Sentence
 from rag.retrieval import Retriever, get_retriever
 from rag.settings import Settings
@@ -94,6 +94,8 @@ def stream_answer(
     started = time.perf_counter()
     settings = settings or Settings.from_env()
     question = validate_question(question, settings.max_question_chars)
+    history = validate_history(history, settings.max_question_chars)
+    languages = validate_languages(languages)
     spec = check_spec(generator or settings.generator)
     retriever = get_retriever(settings)
     model = make_generator(spec, settings)

@@ -65,10 +65,17 @@ def standalone_query(question: str, history: Sequence[str] | None) -> str:
     'Who is Gustav Gressel?'
     """
     earlier = [q for q in (history or []) if q.strip()]
-    if not earlier or not is_follow_up(question):
-        return question
-    topic = standalone_query(earlier[-1], earlier[:-1])
-    return f"{topic} {question}"
+    parts, current = [question], question
+    while earlier and is_follow_up(current):
+        current = earlier.pop()
+        if sum(len(p) + 1 for p in parts) + len(current) > MAX_QUERY_CHARS:
+            break  # a long chain keeps its most recent questions
+        parts.append(current)
+    return " ".join(reversed(parts))
+
+
+# The longest search query a chain of follow-ups grows into.
+MAX_QUERY_CHARS = 4000
 
 
 MAX_REWRITE_CHARS = 300

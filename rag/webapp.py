@@ -23,7 +23,7 @@ from rag.answer import stream_answer
 from rag.conversation import standalone_query
 from rag.errors import RagError
 from rag.generation import EXTRACTIVE, available, check_spec
-from rag.query import validate_question
+from rag.query import MAX_HISTORY, validate_question
 from rag.records import Answer
 from rag.retrieval import Retriever, get_retriever
 from rag.settings import Settings
@@ -68,8 +68,10 @@ def _text(message: dict) -> str:
     content = message.get("content")
     if isinstance(content, str):
         return content
-    texts = [c.get("text", "") for c in content or [] if isinstance(c, dict)]
-    return " ".join(t for t in texts if t)
+    if not isinstance(content, list):
+        return ""
+    texts = [c.get("text", "") for c in content if isinstance(c, dict)]
+    return " ".join(t for t in texts if isinstance(t, str) and t)
 
 
 def earlier_questions(chat: list[dict]) -> list[str]:
@@ -108,8 +110,11 @@ def respond(
 ) -> Iterator[tuple[str, list[dict], str | None, dict | None]]:
     """One turn: yields (textbox value, chat, side panel or None to keep it,
     the answer as a dict or None)."""
-    chat = list(chat or [])
-    history = earlier_questions(chat)
+    chat = [m for m in (chat if isinstance(chat, list) else []) if isinstance(m, dict)]
+    # The chat comes from the client: only the recent questions of a size that
+    # could have been asked are searched with; nothing longer is embedded.
+    history = [q for q in earlier_questions(chat) if len(q) <= settings.max_question_chars]
+    history = history[-MAX_HISTORY:]
     try:
         question = validate_question(message, settings.max_question_chars)
         if error:

@@ -168,6 +168,30 @@ def test_browser_shows_the_warning_above_the_quotes(browser, app_url):
     page.close()
 
 
+def test_a_hostile_history_from_the_client_is_bounded_before_any_work(app_url):
+    """The chat comes from the client: a 300,000-character earlier question is
+    not searched with (it could not have been asked), a chain of 2,000
+    follow-ups keeps only its recent questions (Gradio itself refuses
+    messages of the wrong shape)."""
+
+    def say(role: str, text: str) -> dict:
+        return {"role": role, "content": [{"type": "text", "text": text}]}
+
+    huge = [
+        say("user", "Lukashenko " * 30_000),
+        say("assistant", "a"),
+    ]
+    _, _, answer = ask(app_url, "And what did the EU do?", huge)
+    assert answer and answer["search_query"] == "And what did the EU do?"
+    chain = [say("user", "Why did Russia back Lukashenko?")]
+    for _ in range(2000):
+        chain += [say("assistant", "b"), say("user", "And then?")]
+    chain.append(say("assistant", "b"))
+    _, _, answer = ask(app_url, "And the EU?", chain)
+    assert answer and answer["search_query"].endswith("And the EU?")
+    assert len(answer["search_query"]) < 4000
+
+
 def test_a_huge_question_gets_a_clear_message(app_url):
     chat, _, answer = ask(app_url, "Lukashenko " * 500)
     assert answer is None

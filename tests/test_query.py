@@ -80,3 +80,34 @@ def test_non_latin_letters_count_as_words() -> None:
 
 def test_digits_count_as_words() -> None:
     assert validate_question("2020?") == "2020?"
+
+
+def test_history_and_languages_of_the_wrong_kind_are_usage_errors(tiny_index):
+    from rag.answer import answer
+    from rag.errors import UsageError
+
+    for kw in (
+        {"history": [1, None]},
+        {"history": "not a list"},
+        {"history": ["x" * 100_000]},
+        {"languages": [None]},
+        {"languages": 5},
+    ):
+        with pytest.raises(UsageError):
+            answer("Why did Russia back Lukashenko?", settings=tiny_index, **kw)
+
+
+def test_a_long_chain_of_follow_ups_is_bounded_and_does_not_recurse():
+    from rag.conversation import MAX_QUERY_CHARS, standalone_query
+
+    history = ["Why did Russia back Lukashenko?"] + ["And what about that?"] * 5000
+    query = standalone_query("And then?", history)
+    assert query.endswith("And then?") and len(query) <= MAX_QUERY_CHARS
+    assert standalone_query("And then?", ["Why?", "And the EU?"]) == "Why? And the EU? And then?"
+
+
+def test_only_recent_history_is_kept():
+    from rag.query import MAX_HISTORY, validate_history
+
+    kept = validate_history([f"Question {i}?" for i in range(1000)])
+    assert len(kept) == MAX_HISTORY and kept[-1] == "Question 999?"
