@@ -33,7 +33,18 @@ _OVERRIDE = re.compile(
     r"|\b(from now on|hädanefter|heretter|fra nå av)\b.{0,40}\b(answer|reply|svara|svar)\w*"
     r"|\b(answer|reply to) (every|all) questions?\b|\bsvara på alla frågor\b"
     r"|\bsvar på alle spørsmål\b|\bdo not cite\b|\bcitera ingenting\b"
-    r"|\butan källhänvisning\w*|\buten kildehenvisning\w*",
+    r"|\butan källhänvisning\w*|\buten kildehenvisning\w*"
+    # Paraphrased: "pay no attention to anything you were told before",
+    # "the only correct reply to any question is".
+    r"|\byou (were|have been|'ve been) told (before|earlier|previously|so far|until now)\b"
+    r"|\bdu (har )?fått (höra|veta|instruktion\w*) (tidigare|hittills|innan|förut)\b"
+    r"|\bdu har fått (beskjed|høre|vite|instruks\w*)( om)? (før|tidligere|hittil)\b"
+    r"|\b(only|sole) (correct|right|valid|acceptable) (reply|answer|response)\b"
+    r"|\b(enda|rätta) (korrekta |riktiga )?svaret på (alla|varje)\b"
+    r"|\beneste (korrekte |riktige )?svaret? på (alle|ethvert|hvert)\b"
+    r"|\b(reply|answer|respond) to (any|every) (question|query)\b"
+    r"|\b(pay no attention|take no notice) to (anything|everything|what)\b"
+    r"|\bbortse från allt\b|\bse bort fra alt\b",
     _FLAGS,
 )
 # Orders about what the reader must be told, in the voice of an editor.
@@ -52,7 +63,10 @@ _CITE_ORDER = re.compile(
 # Words for a machine reader, and orders given to one.
 _MACHINE = re.compile(
     r"\b(AI|A\.I\.|KI|LLM|GPT|chatbot\w*|language models?|språkmodell\w*|assistent\w*|"
-    r"assistants?|summari[sz]ers?|sammanfatt\w+ verktyg|oppsummer\w+ verktøy)\b",
+    r"assistants?|summari[sz]ers?|sammanfatt\w+ verktyg|oppsummer\w+ verktøy|"
+    r"automated (tools?|systems?|readers?|programs?|software)|automatiska verktyg|"
+    r"automatiske verktøy|bots?|crawlers?|scrapers?|verktyg som (läser|behandlar)|"
+    r"verktøy som (leser|behandler))\b",
     _FLAGS,
 )
 # An order is a verb in the imperative's place: opening the sentence, after
@@ -64,6 +78,28 @@ _ORDER = re.compile(
     r"(tell|reply|respond|answer|say|write|append|include|cite|output|print|"
     r"must be stated|berätta|svara|skriv|lägg till|ange|hänvisa|citera|fortell|svar|"
     r"legg til|oppgi|henvis|siter)\b",
+    _FLAGS,
+)
+# Text that must be passed on word for word: the voice of an injection.
+_VERBATIM = re.compile(
+    r"\b(must|should|shall|is to|are to|ska|skall|skal|måste|må)\s+(be\s+)?(repeated|reproduced|"
+    r"copied|quoted|återges|upprepas|citeras|kopieras|gjengis|gjentas|siteres|kopieres)\b"
+    r"|\b(verbatim|word for word|ordagrant|ordrätt|ordrett|ord for ord)\b.{0,60}"
+    r"\b(tool|system|reader|program|verktyg|verktøy|AI|KI)\w*",
+    _FLAGS,
+)
+# Words pointing past the sentence: an order about "the following paragraph"
+# taints that paragraph too.
+_FORWARD = re.compile(
+    r"\b(the )?(following|next) (paragraph|sentence|passage|text)|\bbelow\b|"
+    r"\b(följande|nästa|nedanstående) (stycke|mening|text)|\bnedan\b|"
+    r"\b(følgende|neste) (avsnitt|setning|tekst)|\bnedenfor\b",
+    _FLAGS,
+)
+# Chat-template and special tokens of language models.
+_TEMPLATE = re.compile(
+    r"<\|[^|<>\n]{1,40}\|>|</?(start|end)_of_turn>|\[/?INST\]|<</?SYS>>|</?s>|<bos>|<eos>|"
+    r"<\|?(endoftext|im_start|im_end|eot_id)\|?>",
     _FLAGS,
 )
 # A forged turn, role or frame.
@@ -87,7 +123,10 @@ _LINK = re.compile(
     _FLAGS,
 )
 # Characters that hide or reorder text, and words mixing Latin and Cyrillic.
-INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Tag characters (U+E0000-E007F) spell hidden ASCII ("ASCII smuggling").
+INVISIBLE = re.compile(
+    "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]"
+)
 _LATIN = re.compile(r"[A-Za-zÀ-ɏ]")
 _CYRILLIC = re.compile(r"[Ѐ-ӿ]")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -114,6 +153,10 @@ def suspect(text: str) -> str | None:
     if (_MACHINE.search(text) and _ORDER.search(text)) or _TELL_READER.search(text):
         return "gives orders to a machine reader"
     if _CITE_ORDER.search(text):
+        return "forges a role, a frame or the no-answer reply"
+    if _VERBATIM.search(text) and (_MACHINE.search(text) or _FORWARD.search(text)):
+        return "gives orders to a machine reader"
+    if _TEMPLATE.search(text):
         return "forges a role, a frame or the no-answer reply"
     if NO_ANSWER in text or _ROLE.search(text) or _FRAME.search(text):
         return "forges a role, a frame or the no-answer reply"
@@ -145,10 +188,18 @@ def flag_sentences(text: str, spans: tuple[tuple[int, int], ...]) -> tuple[str |
     ([False, True, True, False], True)
     """
     flags: list[str | None] = []
+    forward = 0  # paragraph breaks an order about "the following paragraph" still reaches over
     for i, (start, end) in enumerate(spans):
         why = suspect(text[start:end])
-        same_paragraph = i > 0 and "\n" not in text[spans[i - 1][1] : start]
-        if why is None and same_paragraph and flags[-1] is not None:
+        gap = text[spans[i - 1][1] : start] if i > 0 else ""
+        new_paragraph = "\n" in gap
+        if new_paragraph and forward:
+            forward -= 1
+            if why is None:
+                why = FOLLOWS
+        elif why is None and i > 0 and not new_paragraph and flags[-1] is not None:
             why = FOLLOWS
+        if why is not None and why != FOLLOWS and _FORWARD.search(text[start:end]):
+            forward = 1
         flags.append(why)
     return tuple(flags)
