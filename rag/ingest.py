@@ -29,7 +29,7 @@ from rag.embedding import Embedder, make_embedder
 from rag.errors import IndexInvalidError, IndexMissingError, IngestError, UsageError
 from rag.language import UNKNOWN, detect_language, normalize_code
 from rag.lexical import tokenize
-from rag.loaders import Skipped, list_files, read_file
+from rag.loaders import Skipped, list_files, printable, read_file
 from rag.records import Article, Document
 from rag.settings import Settings
 from rag.store.build import NewArticle, Origin
@@ -370,7 +370,7 @@ def build_index(
     if not seeds.is_dir():
         raise UsageError(f"the articles directory {seeds} does not exist")
     embedder = embedder or make_embedder(settings.embedder, settings.resolved_threads())
-    folder = str(seeds.resolve())
+    folder = printable(str(seeds.resolve()))
     files = list_files(seeds)
     listing = [_stamp(p) for p in files]
     chunking = build_settings(settings)
@@ -392,7 +392,7 @@ def build_index(
         session.tally.unchanged += sum(len(by_file.get(f.path, ())) for f in listing) - sum(
             len(by_file.get(f.path, ())) for f in todo
         )
-        paths = {str(p.resolve()): p for p in files}
+        paths = {printable(str(p.resolve())): p for p in files}
         # First which ids each changed file holds now, so that an article
         # moving from one changed file to another is moved, not dropped.
         # (Only files that had articles can have given one away.)
@@ -645,11 +645,12 @@ def _keep_warning(session: _Session, file: str, n: int) -> None:
 
 
 def _stamp(path: Path) -> FileStamp:
+    name = printable(str(path.resolve()))  # stored and printed: no stray bytes or escapes
     try:
         st = path.stat()
     except OSError:
-        return FileStamp(str(path.resolve()), -1, -1)
-    return FileStamp(str(path.resolve()), st.st_size, st.st_mtime_ns)
+        return FileStamp(name, -1, -1)
+    return FileStamp(name, st.st_size, st.st_mtime_ns)
 
 
 def _with_id(doc: Document, doc_id: str) -> Document:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,23 +59,48 @@ def read_file(path: Path, directory: Path | None = None) -> tuple[list[Document]
         return [], [_skip(path, "is empty")]
     if path.suffix.lower() == ".jsonl":
         return _read_jsonl(path, text)
-    doc_id = document_id(path, directory) if directory is not None else path.stem
-    return [Document(id=doc_id, text=text, source=str(path))], []
+    doc_id = document_id(path, directory) if directory is not None else printable(path.stem)
+    return [Document(id=doc_id, text=text, source=printable(str(path)))], []
 
 
 def document_id(path: Path, directory: Path) -> str:
     """The article id of a file: its stem, with its folder when it is nested,
-    so that a/x.txt and b/x.txt stay distinct."""
+    so that a/x.txt and b/x.txt stay distinct (see `printable`)."""
     relative = path.relative_to(directory).with_suffix("")
-    return relative.as_posix()
+    return printable(relative.as_posix())
+
+
+def printable(name: str) -> str:
+    r"""A file name as text that is safe to store and to print: bytes that are
+    not UTF-8 (which Python keeps as lone surrogates) and control or
+    formatting characters (a newline, an ANSI escape) become %XX.
+
+    >>> printable("caf\udce9"), printable("a\nb\x1b[31m")
+    ('caf%E9', 'a%0Ab%1B[31m')
+    """
+    out = []
+    for ch in name:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(f"%{code - 0xDC00:02X}")
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+            out.append(f"%{code:02X}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def decode(data: bytes, name: str) -> tuple[str | None, str | None]:
     """(text, None) on success, (None, reason) for binary or undecodable data."""
     if not data.strip():
         return None, "is empty"
+    if (wide := _utf16(data)) is not None:
+        text = data.decode(wide, errors="replace").lstrip("\ufeff")
+        return (text, None) if "\x00" not in text else (None, "holds NUL characters")
     if _looks_binary(data):
         return None, "looks binary, not text"
+    if b"\x00" in data:
+        return None, "holds NUL bytes after its start: binary data, not text"
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError:
@@ -98,6 +124,21 @@ def decode(data: bytes, name: str) -> tuple[str | None, str | None]:
             break
     log.warning("%s: not UTF-8; decoded as %s", name, best.encoding)
     return str(best), None
+
+
+def _utf16(data: bytes) -> str | None:
+    """ "utf-16" when the data is UTF-16 text: a byte-order mark, or (without
+    one) NUL in every other byte of a mostly ASCII text."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    head = data[:4096]
+    if len(head) >= 16:
+        even, odd = head[0::2], head[1::2]
+        if odd.count(0) > 0.7 * len(odd) and even.count(0) == 0:
+            return "utf-16-le"
+        if even.count(0) > 0.7 * len(even) and odd.count(0) == 0:
+            return "utf-16-be"
+    return None
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -168,5 +209,6 @@ def read_directory(directory: Path) -> Iterator[tuple[Path, list[Document], list
 
 
 def _skip(source: object, reason: str) -> Skipped:
-    log.warning("skipped %s: %s", source, reason)
-    return Skipped(str(source), reason)
+    name = printable(str(source))
+    log.warning("skipped %s: %s", name, reason)
+    return Skipped(name, reason)

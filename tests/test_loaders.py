@@ -208,3 +208,52 @@ def test_decode_many_control_bytes_is_binary() -> None:
     text, reason = decode(bytes([1, 2, 3, 4, 5]) * 10 + b"abc", "x")
     assert text is None
     assert "binary" in reason
+
+
+def test_odd_file_names_utf16_and_late_nul_bytes(tmp_path):
+    """A name with a byte that is not UTF-8, or a newline and an ANSI escape,
+    gets a printable id; UTF-16 text is read; NUL bytes past the start mean
+    binary data and the file is skipped with a reason (issue 13)."""
+    import os
+
+    from rag.loaders import read_file
+
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    latin = os.path.join(os.fsencode(folder), b"caf\xe9.txt")
+    with open(latin, "wb") as f:
+        f.write(b"Lukasjenko talade i Minsk.\n")
+    escape = folder / "a\nb\x1b[31m.txt"
+    escape.write_text("Lukasjenko talade i Minsk.\n", encoding="utf-8")
+    wide = folder / "wide.txt"
+    wide.write_bytes("Lukasjenko talade på söndagen.\n".encode("utf-16"))
+    late = folder / "late.txt"
+    late.write_bytes(b"Lukasjenko talade. " * 600 + b"\x00\x01tail")
+    ids = {}
+    for path in sorted(folder.iterdir()):
+        docs, skipped = read_file(path, folder)
+        ids[path.name] = (docs[0].id if docs else None, skipped[0].reason if skipped else None)
+    assert ids[os.fsdecode(b"caf\xe9.txt")][0] == "caf%E9"
+    assert ids["a\nb\x1b[31m.txt"][0] == "a%0Ab%1B[31m"
+    assert ids["wide.txt"][0] == "wide"
+    assert read_file(wide, folder)[0][0].text.startswith("Lukasjenko talade på söndagen")
+    assert ids["late.txt"] == (None, "holds NUL bytes after its start: binary data, not text")
+
+
+def test_an_ingest_with_a_non_utf8_file_name_completes(tmp_path, fake_embedder):
+    import os
+
+    from rag.ingest import build_index
+    from rag.settings import Settings
+
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.txt"), "wb") as f:
+        f.write(b"Lukasjenko talade i Minsk om valet.\n")
+    (folder / "ok.txt").write_text("Putin met Lukashenko in Sochi.\n", encoding="utf-8")
+    settings = Settings(root=tmp_path)
+    build_index(settings, embedder=fake_embedder)
+    build_index(settings, embedder=fake_embedder)  # and again: nothing changes
+    from tests.conftest import index_articles
+
+    assert set(index_articles(settings)) == {"caf%E9", "ok"}
