@@ -147,3 +147,16 @@ def normalize_code(code: str) -> str:
     primary = code.split("-", 1)[0]
     primary = ALIASES.get(primary, primary)
     return primary if len(primary) == 2 and primary.isalpha() else UNKNOWN
+
+
+@functools.lru_cache(maxsize=1)
+def known_codes() -> frozenset[str]:
+    """The ISO 639-1 codes a language may be given as: those the detector
+    knows, plus Norwegian's written forms."""
+    from lingua import Language
+
+    return frozenset(lang.iso_code_639_1.name.lower() for lang in Language.all()) | {
+        "nb",
+        "nn",
+        "no",
+    }

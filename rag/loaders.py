@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.language import known_codes, normalize_code
 from rag.records import Document
 
 log = logging.getLogger(__name__)
@@ -177,7 +178,14 @@ def _read_jsonl(path: Path, text: str) -> tuple[list[Document], list[Skipped]]:
         if not all(_valid_unicode(v) for v in (obj["text"], *fields.values()) if v):
             skipped.append(_skip(where, "holds invalid Unicode (a lone surrogate escape)"))
             continue
-        doc_id = str(obj.get("id") or f"{path.stem}-{lineno}")
+        given = obj.get("id")
+        if given is not None and (isinstance(given, bool) or not isinstance(given, str | int)):
+            skipped.append(_skip(where, f'"id" must be a string or a number, not {_kind(given)}'))
+            continue
+        if fields["lang"] and normalize_code(fields["lang"]) not in known_codes():
+            log.warning("%s: unknown language %r; detecting it instead", where, fields["lang"])
+            fields["lang"] = None
+        doc_id = printable(str(given if given not in (None, "") else f"{path.stem}-{lineno}"))
         docs.append(
             Document(
                 id=doc_id,
@@ -190,6 +198,10 @@ def _read_jsonl(path: Path, text: str) -> tuple[list[Document], list[Skipped]]:
             )
         )
     return docs, skipped
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
 
 
 def _valid_unicode(text: str) -> bool:

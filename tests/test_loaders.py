@@ -257,3 +257,25 @@ def test_an_ingest_with_a_non_utf8_file_name_completes(tmp_path, fake_embedder):
     from tests.conftest import index_articles
 
     assert set(index_articles(settings)) == {"caf%E9", "ok"}
+
+
+def test_jsonl_ids_must_be_text_or_numbers_and_unknown_languages_are_detected(tmp_path):
+    import json
+
+    from rag.loaders import read_file
+
+    lines = [
+        {"id": {"a": 1}, "text": "Lukasjenko talade i Minsk."},
+        {"id": [1, 2], "text": "Lukasjenko talade i Minsk."},
+        {"id": 7, "text": "Lukasjenko talade i Minsk.", "lang": "xx"},
+        {"id": "ok", "text": "Putin met Lukashenko.", "lang": "en"},
+    ]
+    path = tmp_path / "a.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+    docs, skipped = read_file(path, tmp_path)
+    assert [d.id for d in docs] == ["7", "ok"]
+    assert docs[0].language is None and docs[1].language == "en"
+    assert [s.reason for s in skipped] == [
+        '"id" must be a string or a number, not an object',
+        '"id" must be a string or a number, not a list',
+    ]
