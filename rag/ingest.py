@@ -371,8 +371,6 @@ def build_index(
         raise UsageError(f"the articles directory {seeds} does not exist")
     embedder = embedder or make_embedder(settings.embedder, settings.resolved_threads())
     folder = printable(str(seeds.resolve()))
-    files = list_files(seeds)
-    listing = [_stamp(p) for p in files]
     chunking = build_settings(settings)
     with IndexWriter.open(
         settings.index_path,
@@ -384,6 +382,10 @@ def build_index(
         rebuild=True,
         fresh=rebuild,
     ) as writer:
+        # The folder is listed only once the writer's lock is held: a listing
+        # taken while another ingest ran would remove what that one added.
+        files = list_files(seeds)
+        listing = [_stamp(p) for p in files]
         session = _Session(writer, embedder, chunking, "ingest", progress)
         indexed, by_id, by_file = _indexed(writer)
         session.delete(vanished(folder, listing, indexed))

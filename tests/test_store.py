@@ -684,6 +684,28 @@ def test_a_second_writer_waits_or_is_refused(tiny_index: Settings, fake_embedder
     assert done and done[0].removed == 1
 
 
+def test_an_ingest_that_waited_lists_the_folder_as_it_is_when_its_turn_comes(
+    tiny_index: Settings, fake_embedder
+):
+    """Two ingests at once: the second waits for the first, and then sees
+    the folder as the first left it, rather than a listing from before it
+    waited (which would remove what the first one added)."""
+    root = tiny_index.index_path
+    done = []
+    with writer_lock(root, "the first ingest"):
+        waiter = threading.Thread(
+            target=lambda: done.append(build_index(tiny_index, embedder=fake_embedder))
+        )
+        waiter.start()
+        time.sleep(0.5)
+        assert not done  # still waiting
+        (tiny_index.seeds_path / "late.txt").write_text(
+            "Putin received Lukashenko in Sochi on Monday.\n", encoding="utf-8"
+        )
+    waiter.join(timeout=30)
+    assert done and "late" in index_articles(tiny_index)
+
+
 # A child that changes the index again and again with the fake embedder:
 # ingests of a changing folder, adds, removes, compactions.
 _CHURN = r"""
