@@ -28,6 +28,7 @@ from rag.store import dense as dense_index
 from rag.store.commit import POINTER
 from rag.store.files import bytes_hash, file_hash, writer_lock
 from rag.store.merge import SegmentSize, plan
+from rag.store.writer import IndexWriter
 from tests.conftest import ROOT, index_articles, run_rag
 from tests.fakes import HashEmbedder
 
@@ -704,6 +705,23 @@ def test_an_ingest_that_waited_lists_the_folder_as_it_is_when_its_turn_comes(
         )
     waiter.join(timeout=30)
     assert done and "late" in index_articles(tiny_index)
+
+
+def test_a_writer_removes_what_killed_writers_left_half_written(tiny_index: Settings):
+    root = tiny_index.index_path
+    leftovers = [
+        root / "segments" / ".tmp-abc123",
+        root / ".current.tmp-999",
+        root / "commits" / ".commit-9.json.tmp-999",
+    ]
+    leftovers[0].mkdir()
+    (leftovers[0] / "vectors.f32").write_bytes(b"\0" * 4096)
+    for path in leftovers[1:]:
+        path.write_text("half", encoding="utf-8")
+    with IndexWriter.open(root, None, None, None, "a test"):
+        pass
+    assert not any(path.exists() for path in leftovers)
+    verify(tiny_index)  # raises on a damaged index
 
 
 # A child that changes the index again and again with the fake embedder:

@@ -81,6 +81,7 @@ class IndexWriter:
         _check_root(root)
         existing = embedder_id is None
         with writer_lock(root, what, wait):
+            _remove_leftovers(root)
             try:
                 snapshot = Snapshot.open(root)
             except IndexMissingError:
@@ -353,6 +354,16 @@ class IndexWriter:
         for path in (self.root / COMMITS, self.root / SEGMENTS, self.root):
             if path.is_dir():
                 fsync_dir(path)
+
+
+def _remove_leftovers(root: Path) -> None:
+    """Remove what killed writers left half-written: under the lock no other
+    writer is building, so every unfinished build is an orphan (a commit
+    removes the rest of what it does not name)."""
+    for folder in (root, root / SEGMENTS, root / COMMITS):
+        for path in _children(folder):
+            if path.name.startswith(".") and ".tmp-" in path.name:
+                _remove(path)
 
 
 def _check_root(root: Path) -> None:
