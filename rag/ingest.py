@@ -29,7 +29,7 @@ from rag.embedding import Embedder, make_embedder
 from rag.errors import IndexInvalidError, IndexMissingError, IngestError, UsageError
 from rag.language import UNKNOWN, detect_language, normalize_code
 from rag.lexical import tokenize
-from rag.loaders import Skipped, list_files, printable, read_file
+from rag.loaders import Skipped, printable, read_file, scan
 from rag.records import Article, Document
 from rag.settings import Settings
 from rag.store.build import NewArticle, Origin
@@ -384,9 +384,10 @@ def build_index(
     ) as writer:
         # The folder is listed only once the writer's lock is held: a listing
         # taken while another ingest ran would remove what that one added.
-        files = list_files(seeds)
+        files, passed_over = scan(seeds)
         listing = [_stamp(p) for p in files]
         session = _Session(writer, embedder, chunking, "ingest", progress)
+        session.tally.skipped += passed_over
         indexed, by_id, by_file = _indexed(writer)
         session.delete(vanished(folder, listing, indexed))
         existing = {f.path for f in listing}
@@ -443,9 +444,12 @@ def add_files(
     chunking settings apply."""
     started = time.perf_counter()
     files: list[tuple[Path, Path | None]] = []
+    skipped_before: list[Skipped] = []
     for path in paths:
         if path.is_dir():
-            files += [(p, path) for p in list_files(path)]
+            found, passed_over = scan(path)
+            files += [(p, path) for p in found]
+            skipped_before += passed_over
         elif path.is_file():
             files.append((path, None))
         else:
@@ -454,6 +458,7 @@ def add_files(
         raise IngestError(f"no .txt, .md or .jsonl files in {', '.join(map(str, paths))}")
     seeds = settings.seeds_path.resolve() if settings.seeds_path.is_dir() else None
     with _adding(settings, embedder, progress, wait) as (session, by_id, by_file):
+        session.tally.skipped += skipped_before
         seen: set[str] = set()
         for path, folder in _progress(files, progress, "reading", "file"):
             stamp = _stamp(path)

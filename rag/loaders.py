@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,14 +34,41 @@ class Skipped:
 
 
 def list_files(directory: Path) -> list[Path]:
-    """The article files under `directory`, sorted, hidden ones excluded."""
-    return sorted(
-        p
-        for p in directory.rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(directory).parts)
-    )
+    """The article files under `directory`, sorted (see `scan`)."""
+    return scan(directory)[0]
+
+
+def scan(directory: Path) -> tuple[list[Path], list[Skipped]]:
+    """The article files under `directory` (`.txt`, `.md`, `.jsonl`), sorted,
+    and the entries with those names that are skipped, each with its reason:
+    hidden ones, links that lead out of the folder or nowhere, folders, and
+    anything that is not a regular file (a FIFO would block the read)."""
+    root = directory.resolve()
+    files, skipped = [], []
+    for p in sorted(directory.rglob("*")):
+        if p.suffix.lower() not in SUFFIXES:
+            continue
+        relative = p.relative_to(directory)
+        if any(part.startswith(".") for part in relative.parts):
+            skipped.append(Skipped(printable(str(p)), "is hidden (its name starts with a dot)"))
+            continue
+        try:
+            target = p.resolve(strict=True)
+        except (OSError, RuntimeError):  # missing target, or a loop of links
+            skipped.append(Skipped(printable(str(p)), "is a link that leads nowhere"))
+            continue
+        if p.is_symlink() and not target.is_relative_to(root):
+            reason = f"is a link out of the folder (to {printable(str(target))}); not read"
+            skipped.append(Skipped(printable(str(p)), reason))
+        elif target.is_dir():
+            skipped.append(Skipped(printable(str(p)), "is a folder, not a file"))
+        elif not target.is_file():
+            skipped.append(Skipped(printable(str(p)), "is not a regular file (a pipe or device)"))
+        else:
+            files.append(p)
+    for entry in skipped:
+        log.warning("skipped %s: %s", entry.source, entry.reason)
+    return files, skipped
 
 
 def read_file(path: Path, directory: Path | None = None) -> tuple[list[Document], list[Skipped]]:
@@ -97,7 +125,10 @@ def decode(data: bytes, name: str) -> tuple[str | None, str | None]:
         return None, "is empty"
     if (wide := _utf16(data)) is not None:
         text = data.decode(wide, errors="replace").lstrip("\ufeff")
-        return (text, None) if "\x00" not in text else (None, "holds NUL characters")
+        if "\x00" in text:
+            return None, "holds NUL characters"
+        if _WORDS.search(text):  # text, not binary that happens to fit the pattern
+            return text, None
     if _looks_binary(data):
         return None, "looks binary, not text"
     if b"\x00" in data:
@@ -125,6 +156,9 @@ def decode(data: bytes, name: str) -> tuple[str | None, str | None]:
             break
     log.warning("%s: not UTF-8; decoded as %s", name, best.encoding)
     return str(best), None
+
+
+_WORDS = re.compile(r"[^\W\d_]{2,}\s+[^\W\d_]{2,}")
 
 
 def _utf16(data: bytes) -> str | None:

@@ -279,3 +279,30 @@ def test_jsonl_ids_must_be_text_or_numbers_and_unknown_languages_are_detected(tm
         '"id" must be a string or a number, not an object',
         '"id" must be a string or a number, not a list',
     ]
+
+
+def test_links_out_of_the_folder_and_odd_entries_are_named_not_read(tmp_path):
+    import os
+
+    from rag.loaders import scan
+
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("Putin met Lukashenko.\n", encoding="utf-8")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("root:x:0:0\n", encoding="utf-8")
+    (folder / "passwd.txt").symlink_to(outside)
+    (folder / "inside.txt").symlink_to(folder / "ok.txt")  # a link within the folder is fine
+    (folder / "broken.txt").symlink_to(folder / "missing.txt")
+    (folder / "loop.txt").symlink_to(folder / "loop.txt")
+    (folder / "dir.txt").mkdir()
+    os.mkfifo(folder / "pipe.txt")
+    (folder / ".hidden.txt").write_text("x\n", encoding="utf-8")
+    files, skipped = scan(folder)
+    assert [p.name for p in files] == ["inside.txt", "ok.txt"]
+    reasons = {os.path.basename(s.source): s.reason for s in skipped}
+    assert reasons["passwd.txt"].startswith("is a link out of the folder")
+    assert reasons["broken.txt"] == reasons["loop.txt"] == "is a link that leads nowhere"
+    assert reasons["dir.txt"] == "is a folder, not a file"
+    assert reasons["pipe.txt"].startswith("is not a regular file")
+    assert reasons[".hidden.txt"].startswith("is hidden")
