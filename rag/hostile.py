@@ -39,9 +39,17 @@ _OVERRIDE = re.compile(
     r"|\byou (were|have been|'ve been) told (before|earlier|previously|so far|until now)\b"
     r"|\bdu (har )?fått (höra|veta|instruktion\w*) (tidigare|hittills|innan|förut)\b"
     r"|\bdu har fått (beskjed|høre|vite|instruks\w*)( om)? (før|tidligere|hittil)\b"
-    r"|\b(only|sole) (correct|right|valid|acceptable) (reply|answer|response)\b"
+    r"|\b(only|sole|one) (correct|right|valid|acceptable|permitted) (reply|answer|response)\b"
     r"|\b(enda|rätta) (korrekta |riktiga )?svaret på (alla|varje)\b"
     r"|\beneste (korrekte |riktige )?svaret? på (alle|ethvert|hvert)\b"
+    r"|\b(bara|endast|ett enda) (ett )?(godtagbart|korrekt|rätt|tillåtet) svar\b"
+    r"|\b(bare|kun) (ett|et) (akseptabelt|korrekt|riktig|tillatt) svar\b"
+    r"|\b(enda|eneste) (rätta|riktige|korrekte|korrekta) (att säga|å si)\b"
+    r"|\byou (were|have been|'ve been) (asked|told|instructed)\b.{0,60}"
+    r"\b(before|until|up to|prior to|so far)\b"
+    r"|\b(before|until|up to|above) (reaching )?this line\b"
+    r"|\bfram till (den här|denna) raden\b|\b(fram til|inntil|før) denne linjen\b"
+    r"|\bglöm allt du\b|\bglem alt du\b|\bse bort fra (alt|det) du\b"
     r"|\b(reply|answer|respond) to (any|every) (question|query)\b"
     r"|\b(pay no attention|take no notice) to (anything|everything|what)\b"
     r"|\bbortse från allt\b|\bse bort fra alt\b",
@@ -84,8 +92,12 @@ _ORDER = re.compile(
 _VERBATIM = re.compile(
     r"\b(must|should|shall|is to|are to|ska|skall|skal|måste|må)\s+(be\s+)?(repeated|reproduced|"
     r"copied|quoted|återges|upprepas|citeras|kopieras|gjengis|gjentas|siteres|kopieres)\b"
-    r"|\b(verbatim|word for word|ordagrant|ordrätt|ordrett|ord for ord)\b.{0,60}"
-    r"\b(tool|system|reader|program|verktyg|verktøy|AI|KI)\w*",
+    r"|\b(verbatim|word for word|ordagrant|ordrätt|ordrett|ord for ord|unchanged|uendret"
+    r"|oförändrad\w*|intact)\b.{0,80}\b(tool|system|reader|program|verktyg|verktøy|AI|KI"
+    r"|maskinell|machine|automat|summar|sammendrag|sammanfattning|translation|oversettels"
+    r"|översättning)\w*"
+    r"|\b(skal|ska|skall|must|shall) (tas med|tages med|be included|inkluderas|følge med)\b"
+    r".{0,40}\b(uendret|oförändrad|unchanged|verbatim|ordrett|ordagrant)",
     _FLAGS,
 )
 # Words pointing past the sentence: an order about "the following paragraph"

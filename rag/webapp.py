@@ -284,4 +284,10 @@ def launch(
         auth=auth,
         show_error=False,
         css=render.CSS,
+        # The app takes no files: Gradio's upload route still exists, so it
+        # accepts nothing larger than a question could be.
+        max_file_size=MAX_UPLOAD,
     )
+
+
+MAX_UPLOAD = "16kb"

@@ -192,6 +192,16 @@ def test_a_hostile_history_from_the_client_is_bounded_before_any_work(app_url):
     assert len(answer["search_query"]) < 4000
 
 
+def test_the_upload_route_takes_nothing_larger_than_a_question(app_url):
+    import httpx
+
+    url = f"{app_url.rstrip('/')}/gradio_api/upload"
+    big = httpx.post(url, files={"files": ("a.txt", b"x" * 200_000)}, timeout=30)
+    assert big.status_code >= 400, big.status_code
+    small = httpx.post(url, files={"files": ("a.txt", b"x" * 1000)}, timeout=30)
+    assert small.status_code == 200, small.status_code
+
+
 def test_a_huge_question_gets_a_clear_message(app_url):
     chat, _, answer = ask(app_url, "Lukashenko " * 500)
     assert answer is None

@@ -109,6 +109,10 @@ def test_attacks_are_suspect(text):
         "The statement is reproduced below.",
         "Lukasjenko sa at alt han har fått høre tyder på at Kreml støtter ham.",
         "Bots spread false claims about the vote, researchers found.",
+        "The rules no longer apply to him, the minister said.",
+        "Before this point, the talks had stalled.",
+        "Det finns bara en väg framåt, sa ministern.",
+        "Avtalet skal tas med i budsjettet uendret, sa finansministeren.",
     ],
 )
 def test_news_is_not_suspect(text):
