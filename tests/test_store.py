@@ -724,6 +724,43 @@ def test_a_writer_removes_what_killed_writers_left_half_written(tiny_index: Sett
     verify(tiny_index)  # raises on a damaged index
 
 
+def test_an_index_is_checked_for_meaning_as_well_as_bytes(tiny_index: Settings):
+    """Tampering that rewrites the checksums too (a NaN vector, a passage's
+    text edited, a stray file) is still found by the meaning checks."""
+
+    def segment():
+        return Snapshot.open(tiny_index.index_path).segments[0]
+
+    segment().check_meaning()  # a sound index passes
+    path = segment().path
+    vectors = path / "vectors.f32"
+    data = bytearray(vectors.read_bytes())
+    data[0:4] = np.float32(np.nan).tobytes()
+    vectors.write_bytes(bytes(data))
+    with pytest.raises(IndexInvalidError, match="vector 0 is not a finite unit vector"):
+        segment().check_meaning()
+    data[0:4] = np.float32(0.5).tobytes()  # finite, but no longer of unit length
+    vectors.write_bytes(bytes(data))
+    with pytest.raises(IndexInvalidError, match="vector 0"):
+        segment().check_meaning()
+
+
+def test_edited_records_and_stray_files_are_named(tiny_index: Settings):
+    import sqlite3
+
+    path = Snapshot.open(tiny_index.index_path).segments[0].path
+    db = sqlite3.connect(path / "records.sqlite")
+    db.execute("UPDATE chunks SET text = 'Lukashenko resigned.' WHERE row = 0")
+    db.commit()
+    db.close()
+    with pytest.raises(IndexInvalidError, match="passage row 0 does not lie inside its article"):
+        Snapshot.open(tiny_index.index_path).segments[0].check_meaning()
+    (path / "extra.bin").write_bytes(b"x")
+    assert Snapshot.open(tiny_index.index_path).segments[0].stray_files(set()) == ["extra.bin"]
+    proc = run_rag("verify", "--index", str(tiny_index.index_path))
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr
+
+
 # A child that changes the index again and again with the fake embedder:
 # ingests of a changing folder, adds, removes, compactions.
 _CHURN = r"""

@@ -211,6 +211,51 @@ class Segment:
                     f"{REBUILD}"
                 )
 
+    def check_meaning(self) -> None:
+        """What checksums cannot tell: a file recomputed to match its edit.
+        Every vector is finite and of unit length; every passage and
+        sentence lies inside its article (and a passage's text is the
+        article's text there); no file is in the folder that the manifest
+        does not name (besides `expected`)."""
+        for rel, vectors in (
+            ("vectors.f32", self.vectors),
+            ("sentence_vectors.f32", self.sentence_vectors),
+        ):
+            for start in range(0, len(vectors), 65_536):
+                block = np.asarray(vectors[start : start + 65_536], dtype=np.float32)
+                norms = np.linalg.norm(block, axis=1)
+                bad = np.flatnonzero(~np.isfinite(norms) | (np.abs(norms - 1.0) > 0.01))
+                if len(bad):
+                    raise IndexInvalidError(
+                        f"index file {self.path / rel}: vector {start + int(bad[0])} is not a "
+                        f"finite unit vector (altered?). {REBUILD}"
+                    )
+        checks = (
+            ("passage", "chunks", "AND (substr(a.text, c.start + 1, c.end - c.start) != c.text)"),
+            ("sentence", "sentences", ""),
+        )
+        for what, table, extra in checks:
+            found = self._query(
+                f"SELECT c.row FROM {table} c LEFT JOIN articles a ON a.row = c.doc "
+                f"WHERE a.row IS NULL OR c.start < 0 OR c.end <= c.start "
+                f"OR c.end > length(a.text) {'OR (1 ' + extra + ')' if extra else ''} LIMIT 1"
+            )
+            if found:
+                raise IndexInvalidError(
+                    f"{self.path / 'records.sqlite'}: {what} row {found[0][0]} does not lie "
+                    f"inside its article (altered?). {REBUILD}"
+                )
+
+    def stray_files(self, expected: set[str]) -> list[str]:
+        """Files in the segment's folder that neither its manifest nor
+        `expected` names."""
+        known = {"meta.json", *self.meta["files"], *expected}
+        return sorted(
+            p.name
+            for p in self.path.iterdir()
+            if p.name not in known and not _leftover(p.name)  # a killed writer's, not data
+        )
+
     def _map(self, rel: str, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
         path = self.path / rel
         expected = int(np.prod(shape)) * np.dtype(dtype).itemsize
@@ -432,3 +477,8 @@ class Segment:
         """Close the database and files now (otherwise: when the last
         snapshot holding this segment lets go of it)."""
         self._closer()
+
+
+def _leftover(name: str) -> bool:
+    """A temporary file of a writer that was killed (`rag.store.files`)."""
+    return name.startswith(".") and ".tmp-" in name

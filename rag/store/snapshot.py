@@ -364,6 +364,12 @@ class Snapshot:
         try:
             check_meta_hash(segment.path, ref)
             segment.verify()
+            segment.check_meaning()
+            if stray := segment.stray_files({ref.deleted} if ref.deleted else set()):
+                raise IndexInvalidError(
+                    f"{segment.path} holds file(s) no commit names: {', '.join(stray)}. "
+                    f"Remove them, or rebuild: {REBUILD}"
+                )
             if ref.deleted:
                 path = segment.path / ref.deleted
                 if file_hash(path) != ref.deleted_hash:

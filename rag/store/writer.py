@@ -360,7 +360,8 @@ def _remove_leftovers(root: Path) -> None:
     """Remove what killed writers left half-written: under the lock no other
     writer is building, so every unfinished build is an orphan (a commit
     removes the rest of what it does not name)."""
-    for folder in (root, root / SEGMENTS, root / COMMITS):
+    segments = _children(root / SEGMENTS)
+    for folder in (root, root / SEGMENTS, root / COMMITS, *segments):
         for path in _children(folder):
             if path.name.startswith(".") and ".tmp-" in path.name:
                 _remove(path)
