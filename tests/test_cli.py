@@ -133,3 +133,20 @@ def test_python_dash_m_and_console_script_agree():
     proc = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
     assert proc.stdout == run("--help").stdout.replace("__main__.py", "rag")
+
+
+def test_a_file_given_as_the_index_is_bad_usage_for_every_command(tmp_path):
+    """Reading or writing, a file where the index folder should be exits 2."""
+    not_a_folder = tmp_path / "index.txt"
+    not_a_folder.write_text("x", encoding="utf-8")
+    article = tmp_path / "a.txt"
+    article.write_text("Putin met Lukashenko in Sochi.", encoding="utf-8")
+    for args in (
+        ("add", str(article)),
+        ("search", "Why did Russia back Lukashenko?"),
+        ("status",),
+        ("verify",),
+    ):
+        proc = run(*args, "--index", str(not_a_folder))
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "is a file, not a directory" in proc.stderr and "Traceback" not in proc.stderr

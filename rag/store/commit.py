@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from rag.errors import IndexFormatError, IndexInvalidError, IndexMissingError
+from rag.errors import IndexFormatError, IndexInvalidError, IndexMissingError, UsageError
 from rag.store.files import bytes_hash, write_atomic
 from rag.store.schema import REBUILD
 
@@ -198,7 +198,7 @@ def read_current(root: Path) -> tuple[Commit, str]:
     """The current commit and the pointer's target."""
     pointer = root / POINTER
     if root.exists() and not root.is_dir():
-        raise IndexInvalidError(f"the index location {root} is a file, not a directory")
+        raise UsageError(f"the index location {root} is a file, not a directory")
     target = pointer_target(root)
     if target is None:
         if (root / "manifest.json").is_file():

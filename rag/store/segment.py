@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import threading
 import weakref
 from pathlib import Path
@@ -480,5 +481,10 @@ class Segment:
 
 
 def _leftover(name: str) -> bool:
-    """A temporary file of a writer that was killed (`rag.store.files`)."""
-    return name.startswith(".") and ".tmp-" in name
+    """A file a killed writer may leave behind, which the next writer removes:
+    a temporary file (`rag.store.files`), or a deletion list written for a
+    commit it never published."""
+    return (name.startswith(".") and ".tmp-" in name) or bool(_DELETED.fullmatch(name))
+
+
+_DELETED = re.compile(r"deleted-\d{8,}\.i32")
