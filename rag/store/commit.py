@@ -35,7 +35,7 @@ COMMITS = "commits"
 SEGMENTS = "segments"
 _COMMIT_NAME = re.compile(r"commit-(\d{8,})\.json")
 _SEGMENT_NAME = re.compile(r"\d{8,}-[0-9a-f]{12}")
-_DELETED_NAME = re.compile(r"deleted-\d{8,}\.i32")
+DELETED_NAME = re.compile(r"deleted-\d{8,}\.i32")
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ def _check_ref(ref: SegmentRef) -> None:
     ):
         _int(value)
     if ref.deleted is not None and (
-        not _DELETED_NAME.fullmatch(ref.deleted) or not isinstance(ref.deleted_hash, str)
+        not DELETED_NAME.fullmatch(ref.deleted) or not isinstance(ref.deleted_hash, str)
     ):
         raise ValueError
     if ref.deleted_chunks > ref.chunks or ref.deleted_articles > ref.articles:

@@ -67,6 +67,17 @@ def fsync_tree(directory: Path) -> None:
     fsync_dir(directory)
 
 
+def temporary(name: str) -> bool:
+    """Whether a name is one writers give what they have not finished: a
+    segment being built (`.tmp-*`) or a file being written atomically
+    (`.<name>.tmp-<pid>`). A killed writer leaves such names behind.
+
+    >>> temporary(".tmp-k2j4"), temporary(".current.tmp-71"), temporary("vectors.f32")
+    (True, True, False)
+    """
+    return name.startswith(".") and ".tmp-" in name
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """`path` holds `data` entirely or keeps what it held: written beside it,
     fsynced, renamed over it, directory fsynced."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import threading
 import weakref
 from pathlib import Path
@@ -23,7 +22,8 @@ import numpy as np
 from rag.errors import IndexInvalidError
 from rag.records import Chunk, Sentence
 from rag.store import dense
-from rag.store.files import HASH, file_hash
+from rag.store.commit import DELETED_NAME
+from rag.store.files import HASH, file_hash, temporary
 from rag.store.schema import (
     ARTICLE_COLUMNS,
     REBUILD,
@@ -482,9 +482,6 @@ class Segment:
 
 def _leftover(name: str) -> bool:
     """A file a killed writer may leave behind, which the next writer removes:
-    a temporary file (`rag.store.files`), or a deletion list written for a
-    commit it never published."""
-    return (name.startswith(".") and ".tmp-" in name) or bool(_DELETED.fullmatch(name))
-
-
-_DELETED = re.compile(r"deleted-\d{8,}\.i32")
+    a temporary file, or a deletion list written for a commit it never
+    published."""
+    return temporary(name) or bool(DELETED_NAME.fullmatch(name))

@@ -34,7 +34,7 @@ from rag.store.commit import (
     read_current,
     write_commit,
 )
-from rag.store.files import bytes_hash, fsync_dir, point, write_atomic, writer_lock
+from rag.store.files import bytes_hash, fsync_dir, point, temporary, write_atomic, writer_lock
 from rag.store.postings import build_postings
 from rag.store.snapshot import Snapshot
 
@@ -349,7 +349,7 @@ class IndexWriter:
                 if child.name not in keep:
                     _remove(child)
         for path in _children(self.root):  # the previous format, and killed writers' files
-            if path.name.startswith(("build-", ".tmp-", ".current.tmp-")):
+            if path.name.startswith("build-") or temporary(path.name):
                 _remove(path)
         for path in (self.root / COMMITS, self.root / SEGMENTS, self.root):
             if path.is_dir():
@@ -363,7 +363,7 @@ def _remove_leftovers(root: Path) -> None:
     segments = _children(root / SEGMENTS)
     for folder in (root, root / SEGMENTS, root / COMMITS, *segments):
         for path in _children(folder):
-            if path.name.startswith(".") and ".tmp-" in path.name:
+            if temporary(path.name):
                 _remove(path)
 
 
