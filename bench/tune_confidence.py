@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from rag.answer import ranked  # noqa: E402
-from rag.answerability import Model, signals  # noqa: E402
+from rag.answerability import Model, retrieved_context, signals  # noqa: E402
 from rag.ingest import build_index  # noqa: E402
 from rag.language import question_language  # noqa: E402
 from rag.retrieval import get_retriever  # noqa: E402
@@ -44,8 +44,7 @@ def features(retriever, questions):
         qvec = retriever._embed_query(q.question)
         hits = retriever.retrieve(q.question, None, None)
         quotes, lead = ranked(retriever, q.question, qlang, qvec, hits)
-        context = " ".join(f"{h.text} {(h.date or '').replace('-', ' ')}" for h in hits)
-        sig = signals(q.question, lead[0] if lead else "", context)
+        sig = signals(q.question, lead[0] if lead else "", retrieved_context(hits))
         rows.append((q, lead[1] if lead else 0.0, sig, not quotes))
     return rows
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from rag.answerability import CONFIDENCE, signals
+from rag.answerability import CONFIDENCE, retrieved_context, signals
 from rag.citations import cite, quote
 from rag.conversation import standalone_query
 from rag.extractive import Candidate, score, select, word_overlap
@@ -209,8 +209,7 @@ def _confidence(
     nowhere in what was found."""
     if lead is None:
         return 0.0, True
-    context = " ".join(f"{h.text} {(h.date or '').replace('-', ' ')}" for h in hits)
-    found = signals(query, lead[0], context)
+    found = signals(query, lead[0], retrieved_context(hits))
     confidence = CONFIDENCE.confidence(lead[1], found)
     return confidence, confidence < settings.answer_warn_below or bool(found.missing_numbers)
 

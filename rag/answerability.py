@@ -134,6 +134,12 @@ def holds_type(kind: str, text: str, question: str) -> bool:
     return True
 
 
+def retrieved_context(hits) -> str:
+    """What was retrieved, as text a question's numbers are looked up in:
+    each passage and its article's date ("2020-09" as "2020 09")."""
+    return " ".join(f"{h.text} {(h.date or '').replace('-', ' ')}" for h in hits)
+
+
 def signals(question: str, lead: str, context: str = "") -> Signals:
     """The word signals for `lead` (the sentence the answer leads with)
     answering `question`. `context` is all that was retrieved (passages and

@@ -203,8 +203,8 @@ def disagreement(
     absent = [m for m, at in positions.items() if at is None and name_position(m, context) is None]
     if absent:
         return f"does not name {', '.join(absent)}"
-    if claim.negated != negated(sentence):
-        return "negates it" if negated(sentence) else "does not negate it"
+    if claim.negated != (denies := negated(sentence)):
+        return "negates it" if denies else "does not negate it"
     if hedged(sentence) and not claim.hedged:
         return "states as fact what it only suggests"
     went = directions(sentence)

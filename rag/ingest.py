@@ -395,7 +395,7 @@ def build_index(
         session.tally.unchanged += sum(len(by_file.get(f.path, ())) for f in listing) - sum(
             len(by_file.get(f.path, ())) for f in todo
         )
-        paths = {printable(str(p.resolve())): p for p in files}
+        paths = {stamp.path: p for stamp, p in zip(listing, files, strict=True)}
         # First which ids each changed file holds now, so that an article
         # moving from one changed file to another is moved, not dropped.
         # (Only files that had articles can have given one away.)

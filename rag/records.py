@@ -146,3 +146,19 @@ class Answer:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def split_warning(text: str, warned: bool) -> tuple[str, str]:
+    r"""(the low-confidence warning an answer's text opens with, or "";
+    the answer itself). The warning is the text's first paragraph when
+    `Answer.warned`.
+
+    >>> split_warning("The articles may not answer this directly; closest passages:\n\nX [1]", True)
+    ('The articles may not answer this directly; closest passages:', 'X [1]')
+    >>> split_warning("X [1]", False)
+    ('', 'X [1]')
+    """
+    if warned and "\n\n" in text:
+        head, rest = text.split("\n\n", 1)
+        return head, rest
+    return "", text

@@ -15,7 +15,7 @@ import re
 
 from rag.citations import MARKER
 from rag.hostile import INVISIBLE
-from rag.records import Answer, Citation, Hit
+from rag.records import Answer, Citation, Hit, split_warning
 
 LANGUAGE_NAMES = {"sv": "Swedish", "nb": "Norwegian", "nn": "Nynorsk", "en": "English"}
 
@@ -82,10 +82,8 @@ def answer_html(answer: Answer) -> str:
     """The assistant's message: the answer, then its numbered sources; for an
     abstention, the plain statement and the closest passages. For a language
     model's answer, also which claims were left out and why, and any fallback."""
-    text, warning = answer.text, ""
-    if answer.warned and "\n\n" in text:
-        head, text = text.split("\n\n", 1)
-        warning = f'<p class="note warning">{esc(head)}</p>'
+    head, text = split_warning(answer.text, answer.warned)
+    warning = f'<p class="note warning">{esc(head)}</p>' if head else ""
     body = warning + f'<p class="answer">{answer_text(text, len(answer.citations))}</p>'
     body += _generator_notes(answer)
     if answer.abstained:

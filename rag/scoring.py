@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from rag import metrics
 from rag.citations import claims as split_claims
-from rag.records import Answer, Hit
+from rag.records import Answer, Hit, split_warning
 from rag.testset import TestQuestion
 
 RANKING_DEPTH = 10  # nDCG@10 and MRR@10 need ten passages
@@ -116,7 +116,7 @@ def run(
             cross_lingual=cross,
             answer=result.text,
             abstained=result.abstained,
-            answer_language=detect(strip_markers(body(result.text, result.warned))),
+            answer_language=detect(strip_markers(split_warning(result.text, result.warned)[1])),
             citations=tuple(
                 {
                     "n": c.n,
@@ -155,15 +155,6 @@ def strip_markers(text: str) -> str:
     return re.sub(r"\s*\[\d+\]", "", text)
 
 
-def body(text: str, warned: bool) -> str:
-    r"""An answer's text without the low-confidence warning it opens with.
-
-    >>> body("The articles may not answer this directly; closest passages:\n\nX [1]", True)
-    'X [1]'
-    """
-    return text.split("\n\n", 1)[1] if warned and "\n\n" in text else text
-
-
 def score_question(
     q: TestQuestion, result: QuestionResult, k: int, total_relevant: int
 ) -> dict[str, float | None]:
@@ -174,7 +165,9 @@ def score_question(
     relevant = [r.relevant for r in result.retrieved]
     doc_ids = [r.doc_id for r in result.retrieved]
     top_docs = doc_ids[:k]  # the articles of the k passages a user sees
-    answered = "" if result.abstained else strip_markers(body(result.answer, result.warned))
+    answered = (
+        "" if result.abstained else strip_markers(split_warning(result.answer, result.warned)[1])
+    )
     sources = {
         c["n"]: metrics.CitedSource(c["doc_id"], c["passage"], c["sentence"])
         for c in result.citations
@@ -182,7 +175,7 @@ def score_question(
     claims = [
         metrics.CitedClaim(text, tuple(sources[n] for n in numbers if n in sources))
         for text, numbers in (
-            [] if result.abstained else split_claims(body(result.answer, result.warned))
+            [] if result.abstained else split_claims(split_warning(result.answer, result.warned)[1])
         )
     ]
     cited = metrics.citation_scores(claims, q.key_facts, q.gold_ids)
