@@ -557,7 +557,10 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         f"passages not yet merged away, {info['bytes'] / 1e6:.1f} MB"
     )
     print(f"  settings {json.dumps(info['settings'])}")
-    print("  file sizes match the commit (run `rag verify` to check every checksum)")
+    print(
+        "  checked  file sizes, settings, candidate indexes (kind, dimension, metric), no "
+        "stray files;\n           `rag verify` also checks every checksum, vector and passage"
+    )
     if info["writer"]:
         print(f"  being updated by {info['writer']}")
     return 0

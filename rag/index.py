@@ -71,8 +71,11 @@ class CompactReport:
 
 def status(settings: Settings) -> dict:
     """The current commit, described: counts, languages, segments, size.
-    Checks the commit's checksum and that every file has its recorded size."""
+    Checks what reading no data can (`Snapshot.check_quick`): the commit's
+    checksum and settings, every file's size, each candidate index's kind,
+    dimension, count and metric, and no stray files."""
     snapshot = Snapshot.open(settings.index_path)
+    snapshot.check_quick()
     commit = snapshot.commit
     size = 0
     for segment in snapshot.segments:

@@ -761,6 +761,64 @@ def test_edited_records_and_stray_files_are_named(tiny_index: Settings):
     assert proc.returncode == 3 and "Traceback" not in proc.stderr
 
 
+def test_a_candidate_index_of_another_metric_is_named(tiny_index: Settings, fake_embedder):
+    """A FAISS file swapped for one ranking by L2 distance (same kind, size
+    and count, checksums rewritten) is found by status, verify and search."""
+    import faiss
+
+    segment = Snapshot.open(tiny_index.index_path).segments[0]
+    lang, info = next(iter(segment.meta["dense"].items()))
+    start, end = segment.languages[lang]
+    swapped = faiss.IndexScalarQuantizer(
+        segment.dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_L2
+    )
+    swapped.add(np.ascontiguousarray(segment.read_vectors(start, end)))
+    assert info["kind"] == type(swapped).__name__
+    dense_index.write(swapped, segment.path / info["file"])
+    _reseal(tiny_index, segment.path)
+    for command in ("status", "verify"):
+        proc = run_rag(command, "--index", str(tiny_index.index_path))
+        assert proc.returncode == 3, proc.stderr
+        assert info["file"] in proc.stderr and "L2 distance" in proc.stderr
+    with pytest.raises(IndexInvalidError, match="not inner product"):
+        Retriever.open(tiny_index, embedder=fake_embedder).retrieve("Minsk", k=3, language=lang)
+
+
+def _edit_settings(settings: Settings, **changes) -> None:
+    """Rewrite the current commit with other build settings and a checksum
+    that agrees, as a careful hand edit would."""
+    from rag.store.commit import write_commit
+
+    commit, _ = read_current(settings.index_path)
+    write_commit(settings.index_path, replace(commit, settings={**commit.settings, **changes}))
+
+
+def test_an_edited_chunk_size_is_found_by_chunking_again(tiny_index: Settings):
+    _edit_settings(tiny_index, chunk_chars=tiny_index.chunk_chars // 2)
+    status(tiny_index)  # well-formed: only reading the passages can tell
+    proc = run_rag("verify", "--index", str(tiny_index.index_path))
+    assert proc.returncode == 3, proc.stderr
+    assert "not what chunking it with the commit's settings" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("value", ["400", -1, None, [400], 0])
+def test_a_chunk_size_of_the_wrong_type_or_range_is_refused(tiny_index: Settings, value):
+    _edit_settings(tiny_index, chunk_chars=value)
+    for command in ("status", "search"):
+        args = ("search", "Minsk") if command == "search" else (command,)
+        proc = run_rag(*args, "--index", str(tiny_index.index_path))
+        assert proc.returncode == 3, proc.stderr
+        assert "holds wrong ones" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_status_names_a_stray_file(tiny_index: Settings):
+    segment = _segment_dirs(tiny_index)[0]
+    (segment / "notes.txt").write_text("mine")
+    proc = run_rag("status", "--index", str(tiny_index.index_path))
+    assert proc.returncode == 3 and "notes.txt" in proc.stderr
+
+
 # A child that changes the index again and again with the fake embedder:
 # ingests of a changing folder, adds, removes, compactions.
 _CHURN = r"""

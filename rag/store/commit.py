@@ -142,7 +142,7 @@ def parse_commit(data: bytes, where: Path) -> Commit:
             generation=_int(body["generation"]),
             embedder_id=str(body["embedder"]["id"]),
             dim=_int(body["embedder"]["dim"]),
-            settings=dict(body["settings"]),
+            settings=_settings(body["settings"]),
             segments=tuple(segments),
             created=str(body["created"]),
             operation=str(body.get("operation", "")),
@@ -152,6 +152,25 @@ def parse_commit(data: bytes, where: Path) -> Commit:
             f"{where} lacks required fields or holds wrong ones. {REBUILD}"
         ) from None
     return commit
+
+
+# Build settings a reader relies on (chunking again with them must give the
+# stored passages: Segment.check_chunking), and their smallest values.
+_SETTING_MINIMA = {"chunk_chars": 1, "chunk_overlap_sentences": 0}
+
+
+def _settings(value: object) -> dict:
+    """A commit's build settings: names to JSON scalars, the chunking ones
+    whole numbers in range (an edited "chunk_chars": "400" or -1 is refused)."""
+    if not isinstance(value, dict):
+        raise ValueError
+    for name, setting in value.items():
+        if not isinstance(name, str) or not isinstance(setting, (str, int, float, bool)):
+            raise ValueError
+    for name, least in _SETTING_MINIMA.items():
+        if name in value and _int(value[name]) < least:
+            raise ValueError
+    return dict(value)
 
 
 def _int(value: object) -> int:

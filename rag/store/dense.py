@@ -16,7 +16,9 @@ deletion never costs a candidate.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +82,55 @@ def write(index, path: Path) -> None:
     import faiss
 
     faiss.write_index(index, str(path))
+
+
+# A FAISS index file opens with a header: four characters naming the index
+# type, then dimension (int32), count (int64), two reserved int64s, whether
+# it is trained (uint8) and the metric (int32), little-endian and unpadded.
+_HEADER = struct.Struct("<4siqqqBi")
+KINDS = {b"IxSQ": "IndexScalarQuantizer", b"IwSq": "IndexIVFScalarQuantizer"}
+INNER_PRODUCT = 0  # faiss.METRIC_INNER_PRODUCT
+
+
+@dataclass(frozen=True)
+class Header:
+    kind: str  # the index class, or the four characters of one `build` never writes
+    dim: int
+    count: int
+    metric: int
+
+
+def header(path: Path) -> Header:
+    """What a candidate index file says it is, from its first 37 bytes
+    (cheap: `rag status` checks every segment's without reading them)."""
+    with open(path, "rb") as f:
+        data = f.read(_HEADER.size)
+    if len(data) < _HEADER.size:
+        raise ValueError("shorter than a FAISS header")
+    fourcc, dim, count, _, _, _, metric = _HEADER.unpack(data)
+    return Header(KINDS.get(fourcc, fourcc.decode("latin-1")), dim, count, metric)
+
+
+def header_problem(found: Header, kind: str, dim: int, count: int) -> str | None:
+    """Why an index with this header cannot serve as one `build` made with
+    this kind, dimension and count (None: it can).
+
+    >>> header_problem(Header("IndexScalarQuantizer", 384, 10, 1), "IndexScalarQuantizer", 384, 10)
+    'it ranks by L2 distance, not inner product'
+    """
+    if found.kind != kind:
+        return f"it is a {found.kind!r} index, the manifest says {kind!r}"
+    if found.dim != dim:
+        return f"it holds {found.dim}-dimensional vectors, the index {dim}"
+    if found.count != count:
+        return f"it holds {found.count} vectors, the manifest says {count}"
+    if found.metric != INNER_PRODUCT:
+        return (
+            "it ranks by L2 distance, not inner product"
+            if found.metric == 1
+            else (f"it ranks by metric {found.metric}, not inner product")
+        )
+    return None
 
 
 def read(path: Path):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.chunking import chunk_article
 from rag.errors import IndexInvalidError
 from rag.records import Chunk, Sentence
 from rag.store import dense
@@ -36,6 +37,8 @@ from rag.store.schema import (
     info_from_row,
     sentence_from_row,
 )
+
+CHUNKING_SAMPLE = 2000  # articles per segment chunked again by check_meaning
 
 REQUIRED = (
     "records.sqlite",
@@ -170,22 +173,38 @@ class Segment:
             return index
         with self._dense_lock:
             if language not in self._dense:
-                info = self.meta["dense"][language]
-                where = self.path / info["file"]
+                self.check_dense(language)
+                where = self.path / self.meta["dense"][language]["file"]
                 try:
                     index = dense.read(where)
                 except RuntimeError as exc:
                     raise IndexInvalidError(f"cannot read {where}: {exc}. {REBUILD}") from None
                 start, end = self.languages[language]
-                if index.ntotal != end - start or index.d != self.dim:
-                    raise IndexInvalidError(
-                        f"{where} holds {index.ntotal} vectors, the manifest says "
-                        f"{end - start}. {REBUILD}"
-                    )
+                found = dense.Header(type(index).__name__, index.d, index.ntotal, index.metric_type)
+                if problem := dense.header_problem(
+                    found, self.meta["dense"][language]["kind"], self.dim, end - start
+                ):
+                    raise IndexInvalidError(f"{where}: {problem}. {REBUILD}")
                 self._dense[language] = index
             return self._dense[language]
 
     # ------------------------------------------------------------ integrity
+
+    def check_dense(self, language: str | None = None) -> None:
+        """Each candidate index (or `language`'s) is of the kind, dimension,
+        count and metric (inner product) the manifest and the passages call
+        for: read from the files' headers, cheaply."""
+        for lang, info in self.meta["dense"].items():
+            if language is not None and lang != language:
+                continue
+            where = self.path / info["file"]
+            start, end = self.languages[lang]
+            try:
+                found = dense.header(where)
+            except (OSError, ValueError) as exc:
+                raise IndexInvalidError(f"cannot read {where}: {exc}. {REBUILD}") from None
+            if problem := dense.header_problem(found, info["kind"], self.dim, end - start):
+                raise IndexInvalidError(f"{where}: {problem}. {REBUILD}")
 
     def check_sizes(self) -> None:
         """Every file the manifest lists exists with its recorded size."""
@@ -212,12 +231,14 @@ class Segment:
                     f"{REBUILD}"
                 )
 
-    def check_meaning(self) -> None:
+    def check_meaning(self, settings: dict | None = None) -> None:
         """What checksums cannot tell: a file recomputed to match its edit.
         Every vector is finite and of unit length; every passage and
         sentence lies inside its article (and a passage's text is the
-        article's text there); no file is in the folder that the manifest
-        does not name (besides `expected`)."""
+        article's text there); each candidate index has the right kind,
+        dimension, count and metric; and, given the commit's build
+        `settings`, chunking articles again gives their stored passages."""
+        self.check_dense()
         for rel, vectors in (
             ("vectors.f32", self.vectors),
             ("sentence_vectors.f32", self.sentence_vectors),
@@ -245,6 +266,35 @@ class Segment:
                 raise IndexInvalidError(
                     f"{self.path / 'records.sqlite'}: {what} row {found[0][0]} does not lie "
                     f"inside its article (altered?). {REBUILD}"
+                )
+
+        if settings and "chunk_chars" in settings:
+            self.check_chunking(settings["chunk_chars"], settings.get("chunk_overlap_sentences", 0))
+
+    def check_chunking(self, chunk_chars: int, overlap: int, sample: int = CHUNKING_SAMPLE) -> None:
+        """Chunking up to `sample` articles (spread over the segment) again
+        with these settings gives the passages stored for them: an edited
+        `chunk_chars` in the commit, or passages cut otherwise, is found."""
+        step = max(1, -(-self.n_articles // sample))
+        for stored in self.iter_articles():
+            if stored.row % step:
+                continue
+            chunks = chunk_article(stored.article, chunk_chars, overlap)
+            expected = [(c.start, c.end) for c in chunks]
+            c0, c1 = stored.chunks
+            found = [
+                (start, end)
+                for start, end in self._query(
+                    "SELECT start, end FROM chunks WHERE row >= ? AND row < ? ORDER BY row",
+                    (c0, c1),
+                )
+            ]
+            if found != expected:
+                raise IndexInvalidError(
+                    f"{self.path / 'records.sqlite'}: the passages of article "
+                    f"{stored.article.id[:80]!r} are not what chunking it with the commit's "
+                    f"settings (chunk_chars {chunk_chars}, overlap {overlap}) gives "
+                    f"(settings or passages altered?). {REBUILD}"
                 )
 
     def stray_files(self, expected: set[str]) -> list[str]:

@@ -357,6 +357,22 @@ class Snapshot:
                 progress(s, segment)
             self.verify_segment(s)
 
+    def check_quick(self) -> None:
+        """The checks that read no data (for `rag status`): besides the
+        sizes and manifests opening checked, each candidate index's header
+        (kind, dimension, count, metric) and no stray files."""
+        for s, segment in enumerate(self.segments):
+            segment.check_dense()
+            self._check_stray(s)
+
+    def _check_stray(self, s: int) -> None:
+        segment, ref = self.segments[s], self.commit.segments[s]
+        if stray := segment.stray_files({ref.deleted} if ref.deleted else set()):
+            raise IndexInvalidError(
+                f"{segment.path} holds file(s) no commit names: {', '.join(stray)}. "
+                f"Remove them, or rebuild: {REBUILD}"
+            )
+
     def verify_segment(self, s: int) -> None:
         """Hash every file of segment `s` and its deletion list against what
         the commit and the segment's manifest record."""
@@ -364,12 +380,8 @@ class Snapshot:
         try:
             check_meta_hash(segment.path, ref)
             segment.verify()
-            segment.check_meaning()
-            if stray := segment.stray_files({ref.deleted} if ref.deleted else set()):
-                raise IndexInvalidError(
-                    f"{segment.path} holds file(s) no commit names: {', '.join(stray)}. "
-                    f"Remove them, or rebuild: {REBUILD}"
-                )
+            segment.check_meaning(self.commit.settings)
+            self._check_stray(s)
             if ref.deleted:
                 path = segment.path / ref.deleted
                 if file_hash(path) != ref.deleted_hash:
