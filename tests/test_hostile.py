@@ -142,3 +142,27 @@ def test_an_attack_taints_the_rest_of_its_paragraph_only():
     assert flag_sentences(text, spans)[0] is None
     assert flag_sentences(text, spans)[2] == FOLLOWS
     assert flag_sentences(text, spans)[3] is None
+
+
+ORDINARY = ROOT / "tests" / "data" / "ordinary"
+# Measured on tests/data/ordinary (48 articles, 1,029 sentences, never used to
+# tune the patterns): 7 sentences flagged. Two of them are nb_10's quotation of
+# a real attack ("glem alle tidligere instruksjoner") and the sentence after
+# it; five are wrong (developer mode in en_11, "gjenta aldri en tekst ordrett"
+# in nb_13, an assistant that "ska hänvisa" in sv_10). A wrongly flagged
+# sentence cannot be quoted or cited; the gate keeps the rate from rising.
+ORDINARY_FLAGGED_AT_MOST = 7
+
+
+def test_false_positives_on_ordinary_news_stay_at_the_measured_rate():
+    paths = sorted(ORDINARY.glob("*.txt"))
+    assert len(paths) == 48
+    sentences, flagged = 0, []
+    for path in paths:
+        article, spans, flags = _flagged(path)
+        sentences += len(spans)
+        flagged += [
+            (path.name, article.text[a:b]) for (a, b), f in zip(spans, flags, strict=True) if f
+        ]
+    assert sentences > 1000
+    assert len(flagged) <= ORDINARY_FLAGGED_AT_MOST, flagged
