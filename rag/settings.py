@@ -114,6 +114,15 @@ class Settings:
     # answer takes ~30 ms, so 4 at once serve 10 simultaneous users promptly.
     app_concurrency: int = 4
     app_queue: int = 64
+    # Browser sessions whose page state the server keeps (Gradio's, ~50 KB
+    # each; the oldest is dropped first). Every API call without a session is
+    # a new one, so this bounds the app's memory under sustained load. The
+    # conversation itself lives in the page, so a dropped session loses nothing.
+    app_sessions: int = 500
+    # The largest request the app reads, in bytes: a question and the chat the
+    # page keeps (100 turns of ~2.5 KB) fit four times over; a larger one is
+    # refused (413) before it is parsed.
+    app_max_request_bytes: int = 1_000_000
     # When set (RAG_APP_PASSWORD), the app asks for user `app_user` and this.
     app_user: str = "rag"
     app_password: str = field(default="", repr=False)
@@ -137,6 +146,8 @@ class Settings:
             "app_port": 1,
             "app_concurrency": 1,
             "app_queue": 1,
+            "app_sessions": 1,
+            "app_max_request_bytes": 1024,
             "max_new_tokens": 1,
         }
         for name, least in limits.items():

@@ -20,6 +20,7 @@ from typing import Any
 
 from rag import render
 from rag.answer import stream_answer
+from rag.bodylimit import BodyLimit
 from rag.conversation import standalone_query
 from rag.errors import RagError
 from rag.generation import EXTRACTIVE, available, check_spec
@@ -29,6 +30,9 @@ from rag.retrieval import Retriever, get_retriever
 from rag.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Messages of a conversation the page keeps (100 questions and answers).
+MAX_CHAT_MESSAGES = 200
 
 EXAMPLES = [
     "Varför stöder Ryssland Lukasjenko?",
@@ -111,6 +115,9 @@ def respond(
     """One turn: yields (textbox value, chat, side panel or None to keep it,
     the answer as a dict or None)."""
     chat = [m for m in (chat if isinstance(chat, list) else []) if isinstance(m, dict)]
+    # The page keeps the last MAX_CHAT_MESSAGES (the oldest turns scroll
+    # away): every turn sends the whole chat back, so its work stays bounded.
+    chat = chat[-MAX_CHAT_MESSAGES:]
     # The chat comes from the client: only the recent questions of a size that
     # could have been asked are searched with; nothing longer is embedded.
     history = [q for q in earlier_questions(chat) if len(q) <= settings.max_question_chars]
@@ -202,7 +209,12 @@ def build_demo(settings: Settings | None = None):
                 gr.skip() if payload is None else payload,
             )
 
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    with gr.Blocks(
+        title=TITLE,
+        analytics_enabled=False,
+        # Files uploaded anyway (the app takes none) are deleted within the hour.
+        delete_cache=(UPLOAD_SWEEP_SECONDS, UPLOAD_SWEEP_SECONDS),
+    ) as demo:
         gr.Markdown(f"## {TITLE}\n{INTRO}")
         gr.HTML(render.notice_html(error) if error else "", visible=bool(error), elem_id="error")
         with gr.Row(equal_height=False):
@@ -272,6 +284,8 @@ def launch(
 ):
     """Serve the app: on 127.0.0.1 unless told otherwise, never a share link,
     behind a password when `app_password` (RAG_APP_PASSWORD) is set."""
+    from starlette.middleware import Middleware
+
     settings = settings or Settings.from_env()
     host = host or settings.app_host
     if host not in ("127.0.0.1", "localhost", "::1") and not settings.app_password:
@@ -287,7 +301,14 @@ def launch(
         # The app takes no files: Gradio's upload route still exists, so it
         # accepts nothing larger than a question could be.
         max_file_size=MAX_UPLOAD,
+        # Sessions are kept to a bound (their state is Gradio's, not ours:
+        # without one the server grows ~50 KB a request up to 10,000 of them).
+        state_session_capacity=settings.app_sessions,
+        # A request larger than any conversation the page keeps is refused
+        # before Gradio parses it.
+        app_kwargs={"middleware": [Middleware(BodyLimit, limit=settings.app_max_request_bytes)]},
     )
 
 
 MAX_UPLOAD = "16kb"
+UPLOAD_SWEEP_SECONDS = 3600

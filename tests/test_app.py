@@ -171,8 +171,9 @@ def test_browser_shows_the_warning_above_the_quotes(browser, app_url):
 def test_a_hostile_history_from_the_client_is_bounded_before_any_work(app_url):
     """The chat comes from the client: a 300,000-character earlier question is
     not searched with (it could not have been asked), a chain of 2,000
-    follow-ups keeps only its recent questions (Gradio itself refuses
-    messages of the wrong shape)."""
+    follow-ups keeps only its recent questions and the page only its last
+    turns (Gradio itself refuses messages of the wrong shape)."""
+    from rag.webapp import MAX_CHAT_MESSAGES
 
     def say(role: str, text: str) -> dict:
         return {"role": role, "content": [{"type": "text", "text": text}]}
@@ -187,9 +188,89 @@ def test_a_hostile_history_from_the_client_is_bounded_before_any_work(app_url):
     for _ in range(2000):
         chain += [say("assistant", "b"), say("user", "And then?")]
     chain.append(say("assistant", "b"))
-    _, _, answer = ask(app_url, "And the EU?", chain)
+    new_chat, _, answer = ask(app_url, "And the EU?", chain)
     assert answer and answer["search_query"].endswith("And the EU?")
     assert len(answer["search_query"]) < 4000
+    assert len(new_chat) <= MAX_CHAT_MESSAGES + 3  # + the question, the note, the answer
+    assert _content(new_chat[-1]) and "And the EU?" in json.dumps(new_chat[-3:])
+
+
+def test_a_request_larger_than_any_conversation_is_refused_before_it_is_read(app_url):
+    import httpx
+
+    url = f"{app_url.rstrip('/')}/gradio_api/call/ask"
+    turn = {"role": "user", "content": [{"type": "text", "text": "And then? " * 10}]}
+    body = {"data": ["And then?", [turn] * 40_000, 5, ALL, "extractive"]}  # ~5 MB
+    refused = httpx.post(url, json=body, timeout=60)
+    assert refused.status_code == 413, refused.status_code
+    assert "too large" in refused.text
+    chat, _, answer = ask(app_url, "Why did Russia back Lukashenko?")
+    assert answer and answer["hits"]
+
+
+def test_hostile_histories_beside_normal_questions_leave_them_answered(app_url):
+    """A bounded load test on loopback: four clients send the costliest
+    requests an attacker can (a 300,000-character history, 2,000 follow-ups,
+    the largest request the app reads, one it refuses) while a user asks ten
+    questions; every question is answered and every attack has its bounded
+    outcome. Latency under attack is measured by bench/bench_load.py."""
+    import threading
+
+    import httpx
+
+    def say(role: str, text: str) -> dict:
+        return {"role": role, "content": [{"type": "text", "text": text}]}
+
+    attacks = {
+        "huge": [say("user", "Lukashenko " * 27_000), say("assistant", "a")],
+        "chain": [say("user", "And then?"), say("assistant", "b")] * 2000,
+        "largest": [say("user", "a")] * 15_000,
+        "refused": [say("user", "a")] * 100_000,
+    }
+    url = f"{app_url.rstrip('/')}/gradio_api/call/ask"
+    outcomes: dict[str, set] = {name: set() for name in attacks}
+    stop = threading.Event()
+
+    def attack(name: str) -> None:
+        with httpx.Client(timeout=120) as client:
+            while not stop.is_set():
+                body = {"data": ["And then?", attacks[name], 5, ALL, "extractive"]}
+                r = client.post(url, json=body)
+                if r.status_code != 200:
+                    outcomes[name].add(r.status_code)
+                    continue
+                event = r.json()["event_id"]
+                with client.stream("GET", f"{url}/{event}") as stream:
+                    kinds = [
+                        line.split(":", 1)[1].strip()
+                        for line in stream.iter_lines()
+                        if line.startswith("event:")
+                    ]
+                outcomes[name].add(kinds[-1] if kinds else "none")
+
+    threads = [threading.Thread(target=attack, args=(name,)) for name in attacks]
+    for t in threads:
+        t.start()
+    try:
+        questions = [
+            "Why did Russia back Lukashenko?",
+            "Varför stöder Ryssland Lukasjenko?",
+            "Hvorfor støtter Russland Lukasjenko?",
+            "Who is Gustav Gressel?",
+            "What did protesters chant at Lukashenko?",
+        ] * 2
+        answers = [ask(app_url, q)[2] for q in questions]
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=180)
+    assert all(a and a["hits"] for a in answers)
+    assert outcomes == {
+        "huge": {"complete"},
+        "chain": {"complete"},
+        "largest": {"complete"},
+        "refused": {413},
+    }
 
 
 def test_the_upload_route_takes_nothing_larger_than_a_question(app_url):
@@ -276,6 +357,13 @@ def test_a_password_keeps_strangers_out(app_index):
 
         with pytest.raises(AuthenticationError):
             Client(url, verbose=False)
+        import httpx
+
+        # the page's description, its API and the upload route are closed too
+        for path in ("config", "gradio_api/info"):
+            assert httpx.get(url + path, timeout=30).status_code in (401, 403), path
+        upload = httpx.post(url + "gradio_api/upload", files={"files": ("a.txt", b"x")})
+        assert upload.status_code in (401, 403)
         client = Client(url, auth=("rag", "s3cret"), verbose=False)
         _, _, answer = ask(url, "Why did Russia back Lukashenko?", client=client)
         assert answer["citations"]
