@@ -42,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()  # output piped into e.g. `head`
         return 0
+    except OSError as exc:  # the machine's, not a bug: a full disk, a lost permission
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
     except Exception as exc:  # a bug: say so plainly
         if os.environ.get("RAG_DEBUG"):
             raise

@@ -150,3 +150,18 @@ def test_a_file_given_as_the_index_is_bad_usage_for_every_command(tmp_path):
         proc = run(*args, "--index", str(not_a_folder))
         assert proc.returncode == 2, (args, proc.stderr)
         assert "is a file, not a directory" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_index_folder_that_cannot_be_made_is_bad_usage_before_any_work(tmp_path):
+    """A folder under a file (or on a read-only disk) cannot hold an index:
+    said at once, naming it, before a single article is embedded."""
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x", encoding="utf-8")
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "a.txt").write_text("Putin met Lukashenko in Sochi.", encoding="utf-8")
+    where = blocker / "index"
+    proc = run("ingest", "--seeds", str(seeds), "--index", str(where))
+    assert proc.returncode == 2, proc.stderr
+    assert f"cannot write an index in {where}" in proc.stderr
+    assert "unexpected" not in proc.stderr and "Embedding" not in proc.stderr

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from rag.errors import IndexBusyError
+from rag.errors import IndexBusyError, UsageError
 
 HASH = "blake3"  # 2x sha256's speed on one core, 3x on two (docs/PERFORMANCE.md)
 
@@ -112,9 +112,16 @@ def writer_lock(root: Path, what: str, wait: float | None = None) -> Iterator[No
     The lock file records who holds it; the kernel drops the lock itself
     when that process ends, however it ends.
     """
-    root.mkdir(parents=True, exist_ok=True)
     path = root / LOCK_NAME
-    with open(path, "a+") as lock:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock = open(path, "a+")  # noqa: SIM115 (closed by the with below)
+    except OSError as exc:  # before any work: a folder that cannot hold an index
+        raise UsageError(
+            f"cannot write an index in {root}: {exc.strerror or exc}. Choose another "
+            "folder with --index (or RAG_INDEX_DIR)."
+        ) from exc
+    with lock:
         deadline = None if wait is None else time.monotonic() + wait
         while True:
             try:
