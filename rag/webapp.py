@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
 from rag import render
 from rag.answer import stream_answer
-from rag.bodylimit import BodyLimit
 from rag.conversation import standalone_query
 from rag.errors import RagError
 from rag.generation import EXTRACTIVE, available, check_spec
+from rag.guards import BodyLimit, housekeeping
 from rag.query import MAX_HISTORY, validate_question
 from rag.records import Answer
 from rag.retrieval import Retriever, get_retriever
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 # Messages of a conversation the page keeps (100 questions and answers).
 MAX_CHAT_MESSAGES = 200
+ANALYTICS_EVENTS = 1000
 
 EXAMPLES = [
     "Varför stöder Ryssland Lukasjenko?",
@@ -193,6 +195,9 @@ def build_demo(settings: Settings | None = None):
     import gradio as gr
 
     settings = settings or Settings.from_env()
+    # Gradio keeps timing records of the last 10,000 requests by default (and
+    # summarises them with pandas); 1,000 say as much and fill up sooner.
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", str(ANALYTICS_EVENTS))
     retriever, error = load(settings)
     languages = retriever.languages if retriever else ["sv", "nb", "en"]
     choices = [(f"{render.language_name(code)} ({code})", code) for code in languages]
@@ -306,7 +311,10 @@ def launch(
         state_session_capacity=settings.app_sessions,
         # A request larger than any conversation the page keeps is refused
         # before Gradio parses it.
-        app_kwargs={"middleware": [Middleware(BodyLimit, limit=settings.app_max_request_bytes)]},
+        app_kwargs={
+            "middleware": [Middleware(BodyLimit, limit=settings.app_max_request_bytes)],
+            "lifespan": housekeeping(),  # what Gradio leaves behind per request
+        },
     )
 
 

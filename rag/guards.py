@@ -1,16 +1,25 @@
-"""A bound on the size of what a client may send the app.
+"""Bounds on what the served app takes and what it keeps.
 
-Gradio parses a request's whole JSON body (and validates every chat message
-in it) before any of the app's code runs, so a bound checked in `respond()`
-comes too late for a 100 MB chat history: `BodyLimit` refuses such a request
-at the door with 413, before a byte of it is parsed. A request that declares
-its length is refused from its headers; one sent in chunks is counted as it
-arrives and cut off once it passes the bound.
+`BodyLimit`: Gradio parses a request's whole JSON body (and validates every
+chat message in it) before any of the app's code runs, so a bound checked in
+`respond()` comes too late for a 100 MB chat history: `BodyLimit` refuses
+such a request at the door with 413, before a byte of it is parsed. A request
+that declares its length is refused from its headers; one sent in chunks is
+counted as it arrives and cut off once it passes the bound.
+
+`housekeeping`: Gradio 6 keeps, per session, the set of its pending event
+ids, and leaves the empty set behind when an API call's session ends (every
+call without a session is a new one): ~250 bytes a request, never dropped,
+and a list one of its routes searches in full. Every minute the app drops
+the empty ones, on the server's event loop (where the queue adds to them),
+so it never races a request being queued.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -107,3 +116,53 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+HOUSEKEEPING_SECONDS = 60.0
+
+
+def drop_empty(sets: MutableMapping[str, set]) -> int:
+    """Remove the keys whose set is empty; how many went.
+
+    >>> pending = {"a": set(), "b": {"e1"}, "c": set()}
+    >>> drop_empty(pending), pending
+    (2, {'b': {'e1'}})
+    """
+    empty = [key for key, ids in list(sets.items()) if not ids]
+    for key in empty:
+        sets.pop(key, None)
+    return len(empty)
+
+
+def _pending_sets(app: Any) -> MutableMapping[str, set] | None:
+    """The Gradio queue's per-session pending event ids, if this Gradio has them."""
+    try:
+        found = app.get_blocks()._queue.pending_event_ids_session
+    except AttributeError:
+        return None
+    return found if isinstance(found, MutableMapping) else None
+
+
+async def _sweep(app: Any, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        pending = _pending_sets(app)
+        if pending is not None:
+            drop_empty(pending)
+
+
+def housekeeping(every: float = HOUSEKEEPING_SECONDS):
+    """A FastAPI lifespan that sweeps Gradio's empty per-session sets every
+    `every` seconds while the server runs (pass as `app_kwargs["lifespan"]`)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        task = asyncio.create_task(_sweep(app, every))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return lifespan

@@ -10,7 +10,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from rag.bodylimit import BodyLimit
+from rag.guards import BodyLimit
 
 LIMIT = 1000
 
@@ -88,3 +88,29 @@ def test_a_body_arriving_in_many_chunks_is_refused_and_read_to_its_end():
     assert app_saw[-1]["type"] == "http.disconnect"
     assert sum(len(m.get("body", b"")) for m in app_saw) <= LIMIT
     assert inbox == []  # read to its end
+
+
+def test_housekeeping_drops_the_empty_sets_gradio_leaves_behind():
+    """On a real Gradio app: the queue's per-session pending ids are where
+    the sweep looks, and it keeps a session with an event still pending."""
+    import asyncio
+
+    import gradio as gr
+    from gradio.routes import App
+
+    from rag.guards import _pending_sets, housekeeping
+
+    with gr.Blocks() as demo:
+        gr.Markdown("x")
+    demo.queue()
+    app = App.create_app(demo)
+    pending = _pending_sets(app)
+    assert pending is not None  # a Gradio that moved it would make this a no-op
+    pending.update({"done-1": set(), "done-2": set(), "waiting": {"event-7"}})
+
+    async def run() -> None:
+        async with housekeeping(every=0.01)(app):
+            await asyncio.sleep(0.1)
+
+    asyncio.run(run())
+    assert pending == {"waiting": {"event-7"}}
