@@ -29,6 +29,13 @@ HOSTILE = ROOT / "tests" / "data" / "hostile" / "hostile_markup.txt"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 ALL = ["sv", "nb", "en"]
+TEN_QUESTIONS = [
+    "Why did Russia back Lukashenko?",
+    "Varför stöder Ryssland Lukasjenko?",
+    "Hvorfor støtter Russland Lukasjenko?",
+    "Who is Gustav Gressel?",
+    "What did protesters chant at Lukashenko?",
+] * 2
 
 pytestmark = pytest.mark.model
 
@@ -252,13 +259,7 @@ def test_hostile_histories_beside_normal_questions_leave_them_answered(app_url):
     for t in threads:
         t.start()
     try:
-        questions = [
-            "Why did Russia back Lukashenko?",
-            "Varför stöder Ryssland Lukasjenko?",
-            "Hvorfor støtter Russland Lukasjenko?",
-            "Who is Gustav Gressel?",
-            "What did protesters chant at Lukashenko?",
-        ] * 2
+        questions = TEN_QUESTIONS
         answers = [ask(app_url, q)[2] for q in questions]
     finally:
         stop.set()
@@ -298,13 +299,7 @@ def test_a_refused_question_is_not_what_a_follow_up_leans_on(app_url):
 def test_ten_users_at_once_all_get_answers(app_url):
     from gradio_client import Client
 
-    questions = [
-        "Why did Russia back Lukashenko?",
-        "Varför stöder Ryssland Lukasjenko?",
-        "Hvorfor støtter Russland Lukasjenko?",
-        "Who is Gustav Gressel?",
-        "What did protesters chant at Lukashenko?",
-    ] * 2
+    questions = TEN_QUESTIONS
     clients = [Client(app_url, verbose=False) for _ in questions]
     with ThreadPoolExecutor(max_workers=len(questions)) as pool:
         results = list(
