@@ -17,7 +17,6 @@ import contextlib
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import cpu_model  # noqa: E402
+from common import cpu_model, free_port  # noqa: E402
 
 from rag.evaluate import evaluate_testset  # noqa: E402
 from rag.ingest import build_index  # noqa: E402
@@ -63,9 +62,7 @@ def llama_server():
         return
     from rag.gen_transformers import packaged_gguf
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     log = open(tempfile.mktemp(suffix=".log"), "w")  # noqa: SIM115
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(packaged_gguf())]
     command += ["--model_alias", "gemma3-270m", "--host", "127.0.0.1", "--port", str(port)]

@@ -47,11 +47,13 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or ()).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            if declared.isdigit() and int(declared) <= DRAIN_BYTES:
-                await self._drain(receive)
-            await self._refuse(send)
-            return
+        if declared is not None:
+            size = int(declared) if declared.isdigit() else None
+            if size is None or size > self.limit:
+                if size is not None and size <= DRAIN_BYTES:
+                    await self._drain(receive)
+                await self._refuse(send)
+                return
         received = 0
         over = False
         rest = False  # more of a refused body is still to come

@@ -112,6 +112,11 @@ def ask(url: str, question: str, chat: list | None = None, **kw):
     return new_chat, panel, None if unchanged else answer
 
 
+def _say(role: str, text: str) -> dict:
+    """A chat message as Gradio 6 sends it: content is a list of blocks."""
+    return {"role": role, "content": [{"type": "text", "text": text}]}
+
+
 def _content(message: dict) -> str:
     content = message["content"]
     if isinstance(content, str):
@@ -182,19 +187,16 @@ def test_a_hostile_history_from_the_client_is_bounded_before_any_work(app_url):
     turns (Gradio itself refuses messages of the wrong shape)."""
     from rag.webapp import MAX_CHAT_MESSAGES
 
-    def say(role: str, text: str) -> dict:
-        return {"role": role, "content": [{"type": "text", "text": text}]}
-
     huge = [
-        say("user", "Lukashenko " * 30_000),
-        say("assistant", "a"),
+        _say("user", "Lukashenko " * 30_000),
+        _say("assistant", "a"),
     ]
     _, _, answer = ask(app_url, "And what did the EU do?", huge)
     assert answer and answer["search_query"] == "And what did the EU do?"
-    chain = [say("user", "Why did Russia back Lukashenko?")]
+    chain = [_say("user", "Why did Russia back Lukashenko?")]
     for _ in range(2000):
-        chain += [say("assistant", "b"), say("user", "And then?")]
-    chain.append(say("assistant", "b"))
+        chain += [_say("assistant", "b"), _say("user", "And then?")]
+    chain.append(_say("assistant", "b"))
     new_chat, _, answer = ask(app_url, "And the EU?", chain)
     assert answer and answer["search_query"].endswith("And the EU?")
     assert len(answer["search_query"]) < 4000
@@ -206,7 +208,7 @@ def test_a_request_larger_than_any_conversation_is_refused_before_it_is_read(app
     import httpx
 
     url = f"{app_url.rstrip('/')}/gradio_api/call/ask"
-    turn = {"role": "user", "content": [{"type": "text", "text": "And then? " * 10}]}
+    turn = _say("user", "And then? " * 10)
     body = {"data": ["And then?", [turn] * 40_000, 5, ALL, "extractive"]}  # ~5 MB
     refused = httpx.post(url, json=body, timeout=60)
     assert refused.status_code == 413, refused.status_code
@@ -225,14 +227,11 @@ def test_hostile_histories_beside_normal_questions_leave_them_answered(app_url):
 
     import httpx
 
-    def say(role: str, text: str) -> dict:
-        return {"role": role, "content": [{"type": "text", "text": text}]}
-
     attacks = {
-        "huge": [say("user", "Lukashenko " * 27_000), say("assistant", "a")],
-        "chain": [say("user", "And then?"), say("assistant", "b")] * 2000,
-        "largest": [say("user", "a")] * 15_000,
-        "refused": [say("user", "a")] * 100_000,
+        "huge": [_say("user", "Lukashenko " * 27_000), _say("assistant", "a")],
+        "chain": [_say("user", "And then?"), _say("assistant", "b")] * 2000,
+        "largest": [_say("user", "a")] * 15_000,
+        "refused": [_say("user", "a")] * 100_000,
     }
     url = f"{app_url.rstrip('/')}/gradio_api/call/ask"
     outcomes: dict[str, set] = {name: set() for name in attacks}
@@ -259,8 +258,7 @@ def test_hostile_histories_beside_normal_questions_leave_them_answered(app_url):
     for t in threads:
         t.start()
     try:
-        questions = TEN_QUESTIONS
-        answers = [ask(app_url, q)[2] for q in questions]
+        answers = [ask(app_url, q)[2] for q in TEN_QUESTIONS]
     finally:
         stop.set()
         for t in threads:
