@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +60,13 @@ def index_chunk_texts(settings: Settings) -> list[str]:
     from rag.store import Snapshot
 
     return [text for _, _, text in Snapshot.open(settings.index_path).iter_chunks()]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def run_rag(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:

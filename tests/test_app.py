@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ import pytest
 
 from rag.ingest import build_index
 from rag.settings import Settings
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import ROOT, SEEDS, free_port
 
 HOSTILE = ROOT / "tests" / "data" / "hostile" / "hostile_markup.txt"
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -40,16 +39,10 @@ TEN_QUESTIONS = [
 pytestmark = pytest.mark.model
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def serve(index: Path, **env: str) -> Iterator[str]:
     """`rag serve` on a free port; yields its URL once it answers."""
-    port = _free_port()
+    port = free_port()
     environ = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", **env}
     proc = subprocess.Popen(
         [sys.executable, "-m", "rag", "serve", "--port", str(port), "--index", str(index)],

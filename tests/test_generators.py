@@ -8,7 +8,6 @@ claim check. Short generations keep these tests to seconds each."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from rag.answer import answer
 from rag.errors import GeneratorError
 from rag.generation import GEMMA, available, make_generator
 from rag.settings import Settings
-from tests.conftest import run_rag
+from tests.conftest import free_port, run_rag
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -120,12 +119,6 @@ def test_a_missing_local_model_is_a_clear_error(small):
     assert proc.returncode == 5 and "cannot load the model" in proc.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
     """llama.cpp's OpenAI-compatible server on the Gemma GGUF; yields its base URL."""
@@ -135,7 +128,7 @@ def llama_server(tmp_path_factory):
         pytest.fail("llama-cpp-python is missing: scripts/test.sh installs it (extra 'llama')")
     from rag.gen_transformers import packaged_gguf
 
-    port = _free_port()
+    port = free_port()
     log = (tmp_path_factory.mktemp("llama") / "server.log").open("w")
     proc = subprocess.Popen(
         [
@@ -225,6 +218,6 @@ def test_the_cli_answers_through_the_server(small, llama_server):
 
 
 def test_an_unreachable_server_is_a_clear_error(small):
-    settings = replace(small, openai_base_url=f"http://127.0.0.1:{_free_port()}/v1")
+    settings = replace(small, openai_base_url=f"http://127.0.0.1:{free_port()}/v1")
     with pytest.raises(GeneratorError, match="failed"):
         answer(QUESTION, generator="openai:any-model", settings=settings)
