@@ -92,7 +92,7 @@ def scenario_seeds_ingest(args: argparse.Namespace, work: Path) -> dict:
     from rag.chunking import passage_text
     from rag.embedding import make_embedder
     from rag.ingest import build_index
-    from rag.store import Snapshot
+    from rag.store.local import Snapshot
 
     settings = settings_for(index_dir(work, "seeds-index"))
     # build_index gets this same (cached) embedder from make_embedder; wrapping its

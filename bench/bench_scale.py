@@ -130,7 +130,7 @@ def synthetic_batches(n_passages: int, pool, batch_passages: int, seed: int = 0)
     from rag.embedding import normalize_rows
     from rag.lexical import tokenize
     from rag.records import Article, Chunk, Sentence
-    from rag.store.build import NewArticle, Origin
+    from rag.store.base import NewArticle, Origin
 
     pools, weights, table, tokens = pool
     rng = np.random.default_rng(seed)
@@ -225,7 +225,7 @@ def settings_for(index: Path):
 def step_build(args, index: Path) -> dict:
     from rag.embedding import make_embedder
     from rag.ingest import SEGMENT_CHUNKS, build_settings
-    from rag.store.writer import IndexWriter
+    from rag.store.local.writer import IndexWriter
 
     settings = settings_for(index)
     embedder = make_embedder(settings.embedder, settings.resolved_threads())
@@ -303,7 +303,7 @@ def step_open(args, index: Path) -> dict:
 
     from rag.embedding import make_embedder
     from rag.retrieval import Retriever
-    from rag.store import Snapshot
+    from rag.store.local import Snapshot
 
     settings = settings_for(index)
     embedder = make_embedder(settings.embedder, settings.resolved_threads())

@@ -28,7 +28,7 @@ from rag.ingest import build_index  # noqa: E402
 from rag.metrics import article_recall, first_relevant_rank  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 from rag.settings import Settings  # noqa: E402
-from rag.store import Snapshot  # noqa: E402
+from rag.store.local import Snapshot  # noqa: E402
 from rag.testset import load_testset  # noqa: E402
 
 FUSIONS = {

@@ -56,7 +56,7 @@ def evaluate_testset(
     for chunk_id, _, text in snapshot.iter_chunks():
         chunk_ids.append(chunk_id)
         chunk_texts.append(text)
-    article_languages = {s.article.id: s.article.language for _, s in snapshot.iter_articles()}
+    article_languages = {a.id: a.language for a in snapshot.articles()}
     # Each question's key phrases against every passage, once: the labels
     # serve both the label check and the relevance of the ranking.
     phrase_matches = {}
@@ -95,7 +95,7 @@ def evaluate_testset(
         "k": k,
         "generator": generator,
         "embedder": retriever.embedder.id,
-        "index": f"{snapshot.root} (commit {snapshot.commit.generation})",
+        "index": f"{snapshot.location} (commit {snapshot.info.generation})",
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "label_problems": problems,
     }

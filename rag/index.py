@@ -23,36 +23,32 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.embedding import Embedder
-from rag.errors import IndexInvalidError, UsageError
+from rag.errors import UsageError
 from rag.ingest import IngestReport, add_documents, add_files, build_index, remove_articles
 from rag.records import Document
 from rag.settings import Settings
-from rag.store.commit import pointer_target
-from rag.store.files import lock_holder
-from rag.store.snapshot import Snapshot
-from rag.store.writer import IndexWriter
+from rag.store import open_store
 
 
 @dataclass(frozen=True)
 class VerifyReport:
-    index: Path
+    index: str
     generation: int
-    segments: int
-    files: int
+    checked: str  # what was found sound, e.g. "all 25 files of 3 segment(s) match ..."
     bytes: int
     seconds: float
 
     def __str__(self) -> str:
+        size = f"{self.bytes / 1e6:.1f} MB in " if self.bytes else ""
         return (
-            f"Index {self.index} (commit {self.generation}): all {self.files} files of "
-            f"{self.segments} segment(s) match their checksums ({self.bytes / 1e6:.1f} MB in "
-            f"{self.seconds:.1f}s)."
+            f"Index {self.index} (commit {self.generation}): {self.checked} "
+            f"({size}{self.seconds:.1f}s)."
         )
 
 
 @dataclass(frozen=True)
 class CompactReport:
-    index: Path
+    index: str
     generation: int
     segments_before: int
     deleted_before: int
@@ -61,105 +57,64 @@ class CompactReport:
 
     def __str__(self) -> str:
         if not self.changed:
-            return f"Index {self.index} is already one segment without deleted articles."
+            return f"Index {self.index} is already compact: nothing deleted is kept."
+        merged = (
+            f"Merged {self.segments_before} segment(s) into one, d" if self.segments_before else "D"
+        )
         return (
-            f"Merged {self.segments_before} segment(s) into one, dropping "
-            f"{self.deleted_before} deleted passages, in {self.seconds:.1f}s (commit "
-            f"{self.generation})."
+            f"{merged}ropped {self.deleted_before} deleted passages in {self.seconds:.1f}s "
+            f"(commit {self.generation})."
         )
 
 
 def status(settings: Settings) -> dict:
-    """The current commit, described: counts, languages, segments, size.
-    Checks what reading no data can (`Snapshot.check_quick`): the commit's
-    checksum and settings, every file's size, each candidate index's kind,
-    dimension, count and metric, and no stray files."""
-    snapshot = Snapshot.open(settings.index_path)
-    snapshot.check_quick()
-    commit = snapshot.commit
-    size = 0
-    for segment in snapshot.segments:
-        size += sum(info["bytes"] for info in segment.meta["files"].values())
-    return {
-        "index": str(settings.index_path),
-        "generation": commit.generation,
-        "created": commit.created,
-        "operation": commit.operation,
-        "embedder": {"id": commit.embedder_id, "dim": commit.dim},
-        "settings": commit.settings,
-        "counts": commit.counts,
-        "languages": snapshot.language_counts,
-        "segments": [
-            {
-                "name": ref.name,
-                "passages": ref.chunks,
-                "deleted_passages": ref.deleted_chunks,
-                "dense": {k: v["kind"] for k, v in seg.meta["dense"].items()},
-            }
-            for ref, seg in zip(commit.segments, snapshot.segments, strict=True)
-        ],
-        "bytes": size,
-        "writer": lock_holder(settings.index_path),
-    }
+    """The current commit, described: counts, languages, where and how it is
+    stored. Checks what reading no data can (for the local backend: every
+    checksum of the commit, file sizes, each candidate index; for Milvus: the
+    collections' schemas and the recorded counts)."""
+    return open_store(settings).status()
 
 
 def verify(settings: Settings, progress: bool = False) -> VerifyReport:
-    """Hash every file of the current commit against its recorded BLAKE3;
-    `IndexInvalidError` (exit 3) names the first file that differs."""
+    """Check the whole index against what was recorded (every file's BLAKE3
+    for the local backend); `IndexInvalidError` (exit 3) names what differs."""
     from tqdm import tqdm
 
     started = time.perf_counter()
-    for attempt in range(3):
-        snapshot = Snapshot.open(settings.index_path)
-        bar = tqdm(
-            total=len(snapshot.segments),
-            desc="verifying",
-            unit="segment",
-            disable=not progress or len(snapshot.segments) < 2,
-            leave=False,
-        )
-        try:
-            with bar:
-                snapshot.verify(progress=lambda i, segment, bar=bar: bar.update(1 if i else 0))
-            break
-        except IndexInvalidError:
-            # A writer that committed meanwhile may have merged files away:
-            # check the new commit instead, unless nothing changed.
-            if attempt == 2 or pointer_target(settings.index_path) == snapshot.target:
-                raise
-    files = sum(len(s.meta["files"]) + 1 for s in snapshot.segments)
-    files += sum(1 for ref in snapshot.commit.segments if ref.deleted)
-    size = sum(i["bytes"] for s in snapshot.segments for i in s.meta["files"].values())
+    store = open_store(settings)
+    with tqdm(desc="verifying", unit="part", disable=not progress, leave=False) as bar:
+
+        def step(i: int, n: int) -> None:
+            bar.total = n
+            bar.update(1 if i else 0)
+
+        found = store.verify(progress=step)
     return VerifyReport(
-        settings.index_path,
-        snapshot.commit.generation,
-        len(snapshot.segments),
-        files + 1,  # and the commit itself
-        size,
+        store.location,
+        found["generation"],
+        found["checked"],
+        found["bytes"],
         time.perf_counter() - started,
     )
 
 
 def compact(settings: Settings, progress: bool = False, wait: float | None = None) -> CompactReport:
-    """Merge every segment into one, without deleted articles (`rag compact`)."""
-    started = time.perf_counter()
-    with IndexWriter.open(settings.index_path, None, None, None, "rag compact", wait) as writer:
-        before = writer.base.counts
-        total = before["chunks"]
-        from tqdm import tqdm
+    """Rewrite the index without deleted articles (`rag compact`): one segment
+    for the local backend, Milvus's own compaction for Milvus."""
+    from tqdm import tqdm
 
-        with tqdm(
-            total=total, desc="compacting", unit="passage", disable=not progress, leave=False
-        ) as bar:
-            changed = writer.compact(progress=bar.update)
-        return CompactReport(
-            settings.index_path,
-            writer.base.generation,
-            before["segments"],
-            before["deleted_chunks"],
-            changed,
-            time.perf_counter() - started,
-        )
+    started = time.perf_counter()
+    store = open_store(settings)
+    with tqdm(desc="compacting", unit="passage", disable=not progress, leave=False) as bar:
+        done = store.compact(progress=bar.update, wait=wait)
+    return CompactReport(
+        store.location,
+        done.generation,
+        done.before.get("segments", 0),
+        done.before.get("deleted_chunks", 0),
+        done.changed,
+        time.perf_counter() - started,
+    )
 
 
 class Index:

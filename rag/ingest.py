@@ -6,7 +6,7 @@ files are read and only their new or edited articles are cleaned, embedded
 and stored; articles whose file is gone are removed (`rag.sync` decides).
 `add_files` (`rag add`) and `add_documents` store articles from anywhere,
 replacing any with the same id; `remove_articles` (`rag remove`) deletes by
-id. Each change is committed atomically (`rag.store.writer`); a large ingest
+id. Each change is committed atomically (`rag.store.local.writer`); a large ingest
 commits every `SEGMENT_CHUNKS` passages, so an interrupted one keeps what it
 finished and the next run resumes after it.
 """
@@ -32,9 +32,8 @@ from rag.lexical import tokenize
 from rag.loaders import Skipped, printable, read_file, scan
 from rag.records import Article, Document
 from rag.settings import Settings
-from rag.store.build import NewArticle, Origin
-from rag.store.snapshot import Snapshot
-from rag.store.writer import IndexWriter
+from rag.store import open_store
+from rag.store.base import NewArticle, Origin, Writer
 from rag.sync import FileStamp, Indexed, files_to_read, plan_file, raw_hash, under, vanished
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,7 @@ SEGMENT_CHUNKS = 20_000
 class IngestReport:
     """What one change did, and what the index holds afterwards."""
 
-    index: Path
+    index: str  # where the index is (a folder, or a Milvus address)
     generation: int  # the commit now current
     files: int  # article files found (or given)
     read: int  # files read: new or changed since the last ingest
@@ -161,7 +160,7 @@ class _Session:
 
     def __init__(
         self,
-        writer: IndexWriter,
+        writer: Writer,
         embedder: Embedder,
         chunking: dict,
         operation: str,
@@ -246,24 +245,19 @@ class _Session:
     def _previous_vectors(self, articles: Sequence[Article]) -> dict[str, np.ndarray]:
         """Vectors of the earlier versions of these articles, by text: an
         edited article re-embeds only the passages and sentences that changed."""
-        snapshot = self.writer.snapshot
-        if snapshot is None or self.writer._drop_all:
+        view = self.writer.view
+        if view is None or self.writer.drop_all:
             return {}
         table: dict[str, np.ndarray] = {}
         for article in articles:
-            found = snapshot.stored_article(article.id)
-            if found is None:
+            stored = view.stored(article.id)
+            if stored is None:
                 continue
-            s, stored = found
-            segment = snapshot.segments[s]
-            c0, c1 = stored.chunks
-            chunks = segment.chunks(list(range(c0, c1)))
-            vectors = segment.read_vectors(c0, c1)
-            for (_, chunk), vector in zip(chunks, vectors, strict=True):
-                table[text_key(passage_text(stored.article.title, chunk.text))] = vector
-            sentences, sentence_vectors = segment.sentences(stored)
-            whole = {(c.start, c.end) for _, c in chunks}  # these hold passage vectors
-            for sentence, vector in zip(sentences, sentence_vectors, strict=True):
+            title = stored.article.title
+            for chunk, vector in zip(stored.chunks, stored.chunk_vectors, strict=True):
+                table[text_key(passage_text(title, chunk.text))] = vector
+            whole = {(c.start, c.end) for c in stored.chunks}  # these hold passage vectors
+            for sentence, vector in zip(stored.sentences, stored.sentence_vectors, strict=True):
                 if (sentence.start, sentence.end) not in whole:
                     table[text_key(sentence.text)] = np.array(vector)
         return table
@@ -372,8 +366,7 @@ def build_index(
     embedder = embedder or make_embedder(settings.embedder, settings.resolved_threads())
     folder = printable(str(seeds.resolve()))
     chunking = build_settings(settings)
-    with IndexWriter.open(
-        settings.index_path,
+    with open_store(settings).writer(
         embedder.id,
         embedder.dim,
         chunking,
@@ -502,8 +495,8 @@ def _adding(
     """A session adding to the existing index, with its embedder and chunking
     settings, and the live articles by id and by file."""
     embedder, chunking = _existing(settings, embedder)
-    with IndexWriter.open(
-        settings.index_path, embedder.id, embedder.dim, chunking, "rag add", wait
+    with open_store(settings).writer(
+        embedder.id, embedder.dim, chunking, "rag add", wait
     ) as writer:
         _, by_id, by_file = _indexed(writer)
         yield _Session(writer, embedder, chunking, "add", progress), by_id, by_file
@@ -517,7 +510,7 @@ def remove_articles(
     started = time.perf_counter()
     if not doc_ids:
         raise UsageError("give the ids of the articles to remove (see `rag search --json`)")
-    with IndexWriter.open(settings.index_path, None, None, None, "rag remove", wait) as writer:
+    with open_store(settings).writer(None, None, None, "rag remove", wait) as writer:
         missing = [d for d in dict.fromkeys(doc_ids) if writer.locate(d) is None]
         if missing:
             raise UsageError(
@@ -575,18 +568,14 @@ def _apply(
 
 
 def _indexed(
-    writer: IndexWriter,
+    writer: Writer,
 ) -> tuple[list[Indexed], dict[str, Indexed], dict[str, list[Indexed]]]:
     """Every live article as the index recorded it (no text read), also by id
     and by file."""
-    snapshot = writer.snapshot
     out: list[Indexed] = []
-    if snapshot is not None and not writer._drop_all:
-        for s, segment in enumerate(snapshot.segments):
-            deleted = set(int(r) for r in snapshot.deleted[s])
-            for row, doc_id, file, size, mtime, hashed in segment.article_files():
-                if row not in deleted:
-                    out.append(Indexed(doc_id, file, size, mtime, hashed))
+    if writer.view is not None and not writer.drop_all:
+        for f in writer.view.article_files():
+            out.append(Indexed(f.doc_id, f.file, f.size, f.mtime_ns, f.raw_hash))
     by_file: dict[str, list[Indexed]] = {}
     for item in out:
         by_file.setdefault(item.file, []).append(item)
@@ -595,28 +584,29 @@ def _indexed(
 
 def _existing(settings: Settings, embedder: Embedder | None) -> tuple[Embedder, dict]:
     """The embedder and chunking settings of the existing index, for `add`."""
+    store = open_store(settings)
     try:
-        commit = Snapshot.open(settings.index_path).commit
+        commit = store.open().info
     except IndexMissingError:
         raise IndexMissingError(
-            f"no index at {settings.index_path}. Build one with `rag ingest` first."
+            f"no index at {store.location}. Build one with `rag ingest` first."
         ) from None
     embedder = embedder or make_embedder(settings.embedder, settings.resolved_threads())
     if embedder.id != commit.embedder_id:
         raise IndexInvalidError(
-            f"the index at {settings.index_path} was built with embedder "
+            f"the index at {store.location} was built with embedder "
             f"{commit.embedder_id!r}, not {embedder.id!r}. Set RAG_EMBEDDER to its embedder, "
             f"or rebuild it with `rag ingest`."
         )
     return embedder, dict(commit.settings)
 
 
-def _report(writer: IndexWriter, tally: _Tally, files: int, started: float) -> IngestReport:
-    snapshot = writer.snapshot
-    counts = writer.base.counts
+def _report(writer: Writer, tally: _Tally, files: int, started: float) -> IngestReport:
+    snapshot = writer.view
+    counts = writer.info.counts
     return IngestReport(
-        index=writer.root,
-        generation=writer.base.generation,
+        index=writer.location,
+        generation=writer.info.generation,
         files=files,
         read=tally.read,
         articles=counts["articles"],

@@ -1,8 +1,9 @@
 """Hybrid retrieval: dense (FAISS) and lexical (BM25) rankings, fused, diversified.
 
-`Retriever` holds one open index (a `rag.store.Snapshot`, which it swaps
-when a new commit becomes current) and one embedder; `retrieve()` is the
-module-level convenience that keeps a retriever per settings.
+`Retriever` holds one open state of an index (a `rag.store.base.View`, from
+whichever backend `settings.store` names, swapped when a new commit lands)
+and one embedder; `retrieve()` is the module-level convenience that keeps a
+retriever per settings.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from rag.lexical import tokenize
 from rag.query import validate_question
 from rag.records import Hit
 from rag.settings import Settings
-from rag.store.commit import pointer_target
-from rag.store.snapshot import Snapshot
+from rag.store import open_store
+from rag.store.base import Store
+from rag.store.base import View as Snapshot
 
 MAX_K = 100
 
@@ -70,7 +72,14 @@ class Retriever:
         [h.title for h in r.retrieve("Varför stöder Ryssland Lukasjenko?", k=3)]
     """
 
-    def __init__(self, snapshot: Snapshot, embedder: Embedder, settings: Settings) -> None:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        embedder: Embedder,
+        settings: Settings,
+        store: Store | None = None,
+    ) -> None:
+        self.store = store or open_store(settings)
         self._snapshot = snapshot
         self.embedder = embedder
         self.settings = settings
@@ -82,11 +91,12 @@ class Retriever:
     def open(cls, settings: Settings, embedder: Embedder | None = None) -> Retriever:
         """Open the index `settings` names, for `embedder` (default: the one
         `settings.embedder` names)."""
+        store = open_store(settings)
+        snapshot = store.open(preload=True)  # before the model: a missing index fails fast
         embedder = embedder or make_embedder(settings.embedder, settings.resolved_threads())
-        snapshot = Snapshot.open(settings.index_path, preload=True)
-        _check_embedder(snapshot, embedder, settings)
+        _check_embedder(snapshot, embedder, store)
         warm_up_questions_in_background()
-        return cls(snapshot, embedder, settings)
+        return cls(snapshot, embedder, settings, store)
 
     def pinned(self) -> Retriever:
         """This retriever held at its current commit: an answer retrieves and
@@ -101,13 +111,13 @@ class Retriever:
         if self._pinned is not None:
             return self._pinned
         current = self._snapshot
-        if pointer_target(self.settings.index_path) == current.target:
+        if self.store.current() == current.target:
             return current
         with self._reload:
             current = self._snapshot
-            if pointer_target(self.settings.index_path) != current.target:
-                fresh = Snapshot.open(self.settings.index_path, previous=current, preload=True)
-                _check_embedder(fresh, self.embedder, self.settings)
+            if self.store.current() != current.target:
+                fresh = self.store.open(previous=current, preload=True)
+                _check_embedder(fresh, self.embedder, self.store)
                 self._snapshot = current = fresh
         return current
 
@@ -117,7 +127,7 @@ class Retriever:
 
     @property
     def dim(self) -> int:
-        return self.snapshot.commit.dim
+        return self.snapshot.info.dim
 
     def _embed_query_uncached(self, question: str) -> np.ndarray:
         vector = self.embedder.embed_queries([question])[0]
@@ -269,11 +279,11 @@ class _LazySpans:
         return self._get(pos)
 
 
-def _check_embedder(snapshot: Snapshot, embedder: Embedder, settings: Settings) -> None:
-    commit = snapshot.commit
+def _check_embedder(snapshot: Snapshot, embedder: Embedder, store: Store) -> None:
+    commit = snapshot.info
     if commit.embedder_id != embedder.id:
         raise IndexInvalidError(
-            f"the index at {settings.index_path} was built with embedder {commit.embedder_id!r}, "
+            f"the index at {store.location} was built with embedder {commit.embedder_id!r}, "
             f"but the configured embedder is {embedder.id!r}; their vectors are not comparable. "
             f"Rebuild with `rag ingest` (or set RAG_EMBEDDER to the index's embedder)."
         )

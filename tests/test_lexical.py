@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rag.lexical import tokenize
-from rag.store import Snapshot
+from rag.store.local import Snapshot
 from rag.store.postings import build_postings, idf
 from tests.fakes import new_article, write_index
 

@@ -23,12 +23,12 @@ from rag.ingest import add_documents, add_files, build_index, remove_articles
 from rag.records import Document
 from rag.retrieval import Retriever
 from rag.settings import Settings
-from rag.store import Snapshot, read_current
-from rag.store import dense as dense_index
-from rag.store.commit import POINTER
 from rag.store.files import bytes_hash, file_hash, writer_lock
-from rag.store.merge import SegmentSize, plan
-from rag.store.writer import IndexWriter
+from rag.store.local import Snapshot, read_current
+from rag.store.local import dense as dense_index
+from rag.store.local.commit import POINTER
+from rag.store.local.merge import SegmentSize, plan
+from rag.store.local.writer import IndexWriter
 from tests.conftest import ROOT, index_articles, run_rag
 from tests.fakes import HashEmbedder
 
@@ -250,7 +250,7 @@ def test_many_commits_leave_no_removed_files_open(tiny_index: Settings, fake_emb
 
 
 def test_an_interrupt_after_the_pointer_swap_keeps_the_commit(tiny_index: Settings, monkeypatch):
-    import rag.store.writer as writer_module
+    import rag.store.local.writer as writer_module
 
     real = writer_module.point
 
@@ -509,7 +509,7 @@ def test_verify_finds_a_silently_altered_file_and_names_it(tiny_index: Settings)
 def _reseal(settings: Settings, segment: Path) -> None:
     """Record a tampered segment's files as if they were written so: the
     checksums agree, and only the content can give it away."""
-    from rag.store.commit import write_commit
+    from rag.store.local.commit import write_commit
 
     meta = json.loads((segment / "meta.json").read_text())
     for name in meta["files"]:
@@ -586,7 +586,7 @@ def test_a_manifest_with_malformed_entries_is_an_index_error(tiny_index: Setting
     meta["files"]["vectors.f32"] = "not an object"
     (segment / "meta.json").write_text(json.dumps(meta))
     commit, _ = read_current(tiny_index.index_path)
-    from rag.store.commit import write_commit
+    from rag.store.local.commit import write_commit
 
     ref = replace(commit.segments[0], meta_hash=bytes_hash((segment / "meta.json").read_bytes()))
     write_commit(tiny_index.index_path, replace(commit, segments=(ref,)))
@@ -633,7 +633,7 @@ def test_a_segment_directory_is_not_an_index_root(tiny_index: Settings, fake_emb
 def test_opening_starts_over_when_a_merge_removes_segments_meanwhile(
     tiny_index: Settings, fake_embedder, monkeypatch
 ):
-    import rag.store.snapshot as snapshot_module
+    import rag.store.local.snapshot as snapshot_module
 
     (tiny_index.seeds_path / "n.txt").write_text("One more article about Minsk.")
     build_index(tiny_index, embedder=fake_embedder)
@@ -787,7 +787,7 @@ def test_a_candidate_index_of_another_metric_is_named(tiny_index: Settings, fake
 def _edit_settings(settings: Settings, **changes) -> None:
     """Rewrite the current commit with other build settings and a checksum
     that agrees, as a careful hand edit would."""
-    from rag.store.commit import write_commit
+    from rag.store.local.commit import write_commit
 
     commit, _ = read_current(settings.index_path)
     write_commit(settings.index_path, replace(commit, settings={**commit.settings, **changes}))
@@ -851,7 +851,7 @@ while True:
         extra.write_text(f"Extra {name} about Vilnius and the border. " * rng.randrange(1, 9))
         index.add(extra)
     elif op < 0.95:
-        ids = [s.article.id for _, s in __import__("rag.store", fromlist=["x"]).Snapshot.open(
+        ids = [s.article.id for _, s in __import__("rag.store.local", fromlist=["x"]).Snapshot.open(
             root / "index").iter_articles()]
         if len(ids) > 1:
             index.remove(rng.choice(ids))

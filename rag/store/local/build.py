@@ -19,43 +19,14 @@ import sqlite3
 import tempfile
 from array import array
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from rag.records import Article, Chunk, Sentence
-from rag.store import dense
+from rag.store.base import NewArticle
 from rag.store.files import describe, fsync_dir, fsync_tree
-from rag.store.schema import DDL, SEGMENT_FORMAT, SEGMENT_VERSION
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where an article was read from, to tell at the next ingest whether
-    its file changed: the file's absolute path ("" when the article was
-    given directly), its size and modification time, and a hash of the
-    document as read, before cleaning."""
-
-    file: str = ""
-    size: int = -1
-    mtime_ns: int = -1
-    raw_hash: str = ""
-
-
-@dataclass(frozen=True)
-class NewArticle:
-    """An article ready to store: its passages and sentences with their vectors,
-    and each passage's BM25 tokens."""
-
-    article: Article
-    chunks: tuple[Chunk, ...]
-    chunk_vectors: np.ndarray  # (len(chunks), dim) float32 unit rows
-    sentences: tuple[Sentence, ...]
-    sentence_vectors: np.ndarray  # (len(sentences), dim)
-    tokens: tuple[tuple[str, ...], ...] = ()  # per chunk; () when postings come from a merge
-    lengths: tuple[int, ...] = ()  # per chunk, tokens; from `tokens` when empty
-    origin: Origin = field(default_factory=Origin)
+from rag.store.local import dense
+from rag.store.local.schema import DDL, SEGMENT_FORMAT, SEGMENT_VERSION
 
 
 class SegmentBuilder:

@@ -21,9 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import IndexFormatError, IndexInvalidError, IndexMissingError, UsageError
-from rag.store import merge as merging
-from rag.store.build import NewArticle, SegmentBuilder
-from rag.store.commit import (
+from rag.store.base import NewArticle
+from rag.store.files import bytes_hash, fsync_dir, point, temporary, write_atomic, writer_lock
+from rag.store.local import merge as merging
+from rag.store.local.build import SegmentBuilder
+from rag.store.local.commit import (
     COMMITS,
     POINTER,
     SEGMENTS,
@@ -34,9 +36,8 @@ from rag.store.commit import (
     read_current,
     write_commit,
 )
-from rag.store.files import bytes_hash, fsync_dir, point, temporary, write_atomic, writer_lock
+from rag.store.local.snapshot import Snapshot
 from rag.store.postings import build_postings
-from rag.store.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,24 @@ class IndexWriter:
                 yield writer
             finally:
                 writer._abort_uncommitted()
+
+    # ------------------------------------------------------------ the Writer protocol
+
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
+    @property
+    def view(self) -> Snapshot | None:
+        return self.snapshot
+
+    @property
+    def drop_all(self) -> bool:
+        return self._drop_all
+
+    @property
+    def info(self):
+        return self.base.info
 
     @property
     def generation(self) -> int:
@@ -281,7 +300,7 @@ class IndexWriter:
 
     def compact_after_bulk(self, added: int) -> bool:
         """Merge everything when this change wrote a large share of the index
-        (`rag.store.merge.after_bulk`); True when it did."""
+        (`rag.store.local.merge.after_bulk`); True when it did."""
         counts = self.base.counts
         if merging.after_bulk(added, counts["chunks"], counts["segments"]):
             return self.compact()
@@ -385,7 +404,7 @@ def _check_root(root: Path) -> None:
 
 
 def _ref_for(path: Path) -> SegmentRef:
-    from rag.store.segment import read_meta
+    from rag.store.local.segment import read_meta
 
     meta = read_meta(path)
     counts = meta["counts"]

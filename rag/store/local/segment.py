@@ -22,10 +22,10 @@ import numpy as np
 from rag.chunking import chunk_article
 from rag.errors import IndexInvalidError
 from rag.records import Chunk, Sentence
-from rag.store import dense
-from rag.store.commit import DELETED_NAME
 from rag.store.files import HASH, file_hash, temporary
-from rag.store.schema import (
+from rag.store.local import dense
+from rag.store.local.commit import DELETED_NAME
+from rag.store.local.schema import (
     ARTICLE_COLUMNS,
     REBUILD,
     SEGMENT_FORMAT,

@@ -25,8 +25,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from rag.errors import IndexFormatError, IndexInvalidError, IndexMissingError, UsageError
+from rag.store.base import IndexInfo
 from rag.store.files import bytes_hash, write_atomic
-from rag.store.schema import REBUILD
+from rag.store.local.schema import REBUILD
 
 FORMAT = "rag-index"
 FORMAT_VERSION = 3  # 3: segments and commits; 2: one build directory
@@ -78,6 +79,18 @@ class Commit:
             "sentences": sum(s.sentences - s.deleted_sentences for s in self.segments),
             "deleted_chunks": sum(s.deleted_chunks for s in self.segments),
         }
+
+    @property
+    def info(self) -> IndexInfo:
+        return IndexInfo(
+            self.generation,
+            self.embedder_id,
+            self.dim,
+            self.settings,
+            self.counts,
+            self.created,
+            self.operation,
+        )
 
     def to_json(self) -> dict:
         body = {

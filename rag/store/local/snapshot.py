@@ -18,12 +18,13 @@ import numpy as np
 
 from rag.errors import IndexInvalidError
 from rag.records import Article, Chunk, Sentence
-from rag.store import dense
-from rag.store.commit import REBUILD, SEGMENTS, Commit, SegmentRef, read_current
+from rag.store.base import ArticleInfo, IndexedFile, IndexInfo, StoredVectors
 from rag.store.files import bytes_hash, file_hash
+from rag.store.local import dense
+from rag.store.local.commit import REBUILD, SEGMENTS, Commit, SegmentRef, read_current
+from rag.store.local.schema import StoredArticle
+from rag.store.local.segment import Segment, read_meta
 from rag.store.postings import idf, length_norms, segment_scores, top_positive
-from rag.store.schema import ArticleInfo, StoredArticle
-from rag.store.segment import Segment, read_meta
 
 
 @dataclass(frozen=True)
@@ -344,6 +345,47 @@ class Snapshot:
                     counts[language] = counts.get(language, 0) + 1
         return dict(sorted(counts.items()))
 
+    # ------------------------------------------------------------ the View protocol
+
+    @property
+    def info(self) -> IndexInfo:
+        return self.commit.info
+
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
+    def articles(self) -> Iterator[Article]:
+        """Every live article."""
+        for _, stored in self.iter_articles():
+            yield stored.article
+
+    def article_files(self) -> Iterator[IndexedFile]:
+        """Where every live article came from (no text read)."""
+        for s, segment in enumerate(self.segments):
+            deleted = self.deleted[s]
+            for row, doc_id, file, size, mtime, hashed in segment.article_files():
+                if not _contains(deleted, row):
+                    yield IndexedFile(doc_id, file, size, mtime, hashed)
+
+    def stored(self, doc_id: str) -> StoredVectors | None:
+        """A live article with its passages, sentences and their vectors."""
+        found = self.stored_article(doc_id)
+        if found is None:
+            return None
+        s, stored = found
+        segment = self.segments[s]
+        c0, c1 = stored.chunks
+        chunks = tuple(chunk for _, chunk in segment.chunks(list(range(c0, c1))))
+        sentences, sentence_vectors = segment.sentences(stored)
+        return StoredVectors(
+            stored.article,
+            chunks,
+            np.array(segment.read_vectors(c0, c1)),
+            tuple(sentences),
+            np.array(sentence_vectors),
+        )
+
     def live_mask(self, s: int) -> np.ndarray | None:
         """Which rows of segment `s` are live (None: all of them)."""
         return self._live[s]
@@ -465,6 +507,6 @@ def _with_doc(chunk: Chunk, doc_id: str) -> Chunk:
 
 
 def _pointer(root: Path) -> str | None:
-    from rag.store.commit import pointer_target
+    from rag.store.local.commit import pointer_target
 
     return pointer_target(root)

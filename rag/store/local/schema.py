@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import NamedTuple
 
 from rag.errors import IndexInvalidError
 from rag.records import Article, Chunk, Sentence
+from rag.store.base import ArticleInfo
 
 SEGMENT_FORMAT = "rag-segment"
 SEGMENT_VERSION = 1
@@ -93,16 +93,6 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         raise IndexInvalidError(f"cannot read {path}: {exc}. {REBUILD}") from None
     return db
-
-
-class ArticleInfo(NamedTuple):
-    """What a hit shows of its article: no text."""
-
-    row: int
-    id: str
-    title: str
-    language: str
-    date: str | None
 
 
 def info_from_row(values: tuple, where: Path) -> ArticleInfo:

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.store.build import NewArticle, Origin, SegmentBuilder
-from rag.store.segment import Segment
+from rag.store.base import NewArticle, Origin
+from rag.store.local.build import SegmentBuilder
+from rag.store.local.segment import Segment
 
 FACTOR = 8
 FLOOR = 2_000  # segments under this many live passages share the lowest tier
