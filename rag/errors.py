@@ -45,6 +45,13 @@ class IndexBusyError(RagError):
     exit_code = 7
 
 
+class StoreUnavailableError(RagError):
+    """The store (a Milvus server) or a Ray cluster cannot be reached, or
+    refused the credentials."""
+
+    exit_code = 8
+
+
 class IngestError(RagError):
     """Nothing could be ingested (no readable articles)."""
 

@@ -168,13 +168,9 @@ class Retriever:
         qvec = self._embed_query(question)
         searched = [lang for lang in snap.languages if languages is None or lang in languages]
         lexical = snap.lexical(tokenize(question, qlang if qlang != UNKNOWN else ""))
-        candidates: set[int] = set()
-        for lang in searched:
-            depth = min(settings.candidates, snap.language_counts[lang])
-            found = snap.dense_candidates(qvec, lang, depth, settings.dense_probe_share)
-            candidates.update(int(i) for i in found)
-            candidates.update(int(i) for i in snap.lexical_top(lexical, lang, depth))
-        ids = np.array(sorted(candidates), dtype=np.int64)
+        depths = {lang: min(settings.candidates, snap.language_counts[lang]) for lang in searched}
+        found = snap.candidates(qvec, lexical, depths, settings.dense_probe_share)
+        ids = np.unique(np.asarray(found, dtype=np.int64))
         if len(ids) == 0:
             empty = np.zeros(0)
             return Scored(qlang, ids, empty, empty, empty, np.zeros(0, dtype=object), snap)

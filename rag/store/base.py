@@ -125,6 +125,13 @@ class View(Protocol):
         self, query: np.ndarray, language: str, depth: int, probe_share: float = 0.0
     ) -> np.ndarray: ...
 
+    def candidates(
+        self, query: np.ndarray, lexical: Any, depths: dict[str, int], probe_share: float = 0.0
+    ) -> np.ndarray:
+        """Ids of the dense and the lexical candidates of every language in
+        `depths` (up to that many of each): `dense_candidates` and
+        `lexical_top` for each, as one call a backend may run in parallel."""
+
     def lexical(self, terms: Sequence[str]) -> Any:
         """The query's lexical state (opaque), from stemmed terms."""
 

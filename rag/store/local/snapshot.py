@@ -178,6 +178,16 @@ class Snapshot:
             ids = ids[np.argsort(-exact, kind="stable")[:depth]]
         return ids
 
+    def candidates(
+        self, query: np.ndarray, lexical: Lexical, depths: dict[str, int], probe_share: float = 0.0
+    ) -> np.ndarray:
+        """Dense and lexical candidates of each language (see `rag.store.base.View`)."""
+        found = [np.zeros(0, dtype=np.int64)]
+        for language, depth in depths.items():
+            found.append(self.dense_candidates(query, language, depth, probe_share))
+            found.append(self.lexical_top(lexical, language, depth))
+        return np.concatenate(found)
+
     def lexical(self, terms: Sequence[str]) -> Lexical:
         """BM25 scores of every passage for the (already stemmed) query terms,
         with whole-index statistics; deleted passages score 0."""
