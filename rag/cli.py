@@ -99,6 +99,20 @@ def _parser() -> argparse.ArgumentParser:
         "(after `rag verify` found damage)",
     )
     _wait_argument(p)
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="embed on Ray: a local instance without ADDRESS, or a cluster (ray://HOST:10001, "
+        "HOST:6379, auto); rag must be installed on its workers",
+    )
+    p.add_argument(
+        "--ray-workers",
+        type=_positive,
+        help="Ray workers, each with RAG_THREADS threads (default: the cluster's CPUs "
+        "/ RAG_THREADS)",
+    )
     p.set_defaults(run=_ingest)
 
     p = sub.add_parser(
@@ -267,6 +281,10 @@ def _setup_environment(verbose: bool) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    # gRPC (Milvus, Ray) logs every fork at INFO, and Ray's core its retries:
+    # noise, not news, on a user's terminal.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     warnings.filterwarnings("ignore", category=FutureWarning)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
@@ -283,8 +301,19 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     if args.chunk_chars:
         settings = replace(settings, chunk_chars=args.chunk_chars)
     _announce_wait(settings, args.wait)
+    embedder = None
+    if args.ray is not None:
+        from rag.embed_ray import RayEmbedder
+
+        embedder = RayEmbedder(
+            settings.embedder, settings.resolved_threads(), args.ray, args.ray_workers
+        )
     report = build_index(
-        settings, progress=sys.stderr.isatty(), wait=args.wait, rebuild=args.rebuild
+        settings,
+        progress=sys.stderr.isatty(),
+        embedder=embedder,
+        wait=args.wait,
+        rebuild=args.rebuild,
     )
     _print_changes(report, f"{report.read} of {report.files}", removals=True)
     return 0

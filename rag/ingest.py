@@ -285,9 +285,10 @@ def embed_texts(
             first[key] = i
     todo = list(first.values())
     fresh: dict[str, np.ndarray] = {}
+    step = int(getattr(embedder, "batch_texts", EMBED_BATCH))  # RayEmbedder takes more at once
     with _bar(len(todo), progress, "embedding", "text") as bar:
-        for start in range(0, len(todo), EMBED_BATCH):
-            batch = todo[start : start + EMBED_BATCH]
+        for start in range(0, len(todo), step):
+            batch = todo[start : start + step]
             vectors = embedder.embed_documents([texts[i] for i in batch])
             for i, vector in zip(batch, vectors, strict=True):
                 fresh[keys[i]] = vector
