@@ -23,7 +23,7 @@ from rag.generation import EXTRACTIVE, Generator, check_spec, make_generator
 from rag.generative import Generated, generate, rewrite_question, sentences_of
 from rag.language import question_language
 from rag.lexical import tokenize
-from rag.query import validate_history, validate_languages, validate_question
+from rag.query import date_range, validate_history, validate_languages, validate_question
 from rag.records import Answer, Hit, Sentence
 from rag.retrieval import Retriever, get_retriever
 from rag.settings import Settings
@@ -52,6 +52,8 @@ def answer(
     languages: Sequence[str] | None = None,
     history: Sequence[str] | None = None,
     *,
+    since: object = None,
+    until: object = None,
     generator: str | None = None,
     settings: Settings | None = None,
 ) -> Answer:
@@ -65,7 +67,8 @@ def answer(
     claims are each checked against the passages they cite, and only
     supported ones are kept (`Answer.claims` says which and why;
     `Answer.fallback` says when the extractive answer or an abstention
-    replaced it).
+    replaced it). `since` / `until` (YYYY, YYYY-MM or YYYY-MM-DD) answer
+    only from articles dated then (filtered inside the index).
 
     Example (needs an index: run `rag ingest` first)::
 
@@ -75,7 +78,14 @@ def answer(
         a.citations[0].sentence  # the exact sentence behind [1]
     """
     *_, final = stream_answer(
-        question, k, languages, history, generator=generator, settings=settings
+        question,
+        k,
+        languages,
+        history,
+        since=since,
+        until=until,
+        generator=generator,
+        settings=settings,
     )
     assert isinstance(final, Answer)
     return final
@@ -87,6 +97,8 @@ def stream_answer(
     languages: Sequence[str] | None = None,
     history: Sequence[str] | None = None,
     *,
+    since: object = None,
+    until: object = None,
     generator: str | None = None,
     settings: Settings | None = None,
 ) -> Iterator[str | Answer]:
@@ -96,11 +108,13 @@ def stream_answer(
     question = validate_question(question, settings.max_question_chars)
     history = validate_history(history, settings.max_question_chars)
     languages = validate_languages(languages)
+    dates = {"since": since, "until": until}
+    date_range(since, until)  # a bad date fails before anything loads
     spec = check_spec(generator or settings.generator)
     retriever = get_retriever(settings)
     model = make_generator(spec, settings)
     first: float | None = None  # seconds to the first text shown
-    for part in _stream(retriever, question, k, languages, history, model):
+    for part in _stream(retriever, question, k, languages, history, model, dates):
         if isinstance(part, Answer):
             waited = time.perf_counter() - started if first is None else first
             yield replace(part, timings={**part.timings, "first_text": waited})
@@ -117,6 +131,7 @@ def _stream(
     languages: Sequence[str] | None,
     history: Sequence[str] | None,
     model: Generator | None = None,
+    dates: dict | None = None,
 ) -> Iterator[str | Answer]:
     timings: dict[str, float] = {}
     retriever = retriever.pinned()  # one commit for the whole answer
@@ -136,7 +151,7 @@ def _stream(
     timings["embed"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    hits = tuple(retriever.retrieve(query, k, languages))
+    hits = tuple(retriever.retrieve(query, k, languages, **(dates or {})))
     timings["retrieve"] = time.perf_counter() - started
 
     started = time.perf_counter()

@@ -250,6 +250,8 @@ def _question_arguments(p: argparse.ArgumentParser, k_help: str) -> None:
     p.add_argument("question")
     p.add_argument("--k", type=_positive, default=None, help=k_help)
     p.add_argument("--lang", help="only passages in these languages, e.g. sv,nb")
+    p.add_argument("--since", help="only articles dated from then: YYYY, YYYY-MM or YYYY-MM-DD")
+    p.add_argument("--until", help="only articles dated until then (inclusive), e.g. 2020-12")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
     p.add_argument("--store", help=STORE_HELP)
@@ -401,7 +403,14 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
 
     question = validate_question(args.question, settings.max_question_chars)
     languages = args.lang.split(",") if args.lang else None
-    hits = retrieve(question, k=args.k or settings.k, languages=languages, settings=settings)
+    hits = retrieve(
+        question,
+        k=args.k or settings.k,
+        languages=languages,
+        since=args.since,
+        until=args.until,
+        settings=settings,
+    )
     if args.json:
         payload = {
             "question": question,
@@ -438,7 +447,13 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     question = validate_question(args.question, settings.max_question_chars)
     languages = args.lang.split(",") if args.lang else None
     result = answer(
-        question, k=args.k, languages=languages, generator=args.generator, settings=settings
+        question,
+        k=args.k,
+        languages=languages,
+        since=args.since,
+        until=args.until,
+        generator=args.generator,
+        settings=settings,
     )
     if args.json:
         payload = {

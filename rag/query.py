@@ -104,3 +104,54 @@ def validate_languages(languages: object) -> list[str] | None:
             raise UsageError(f'languages must be language codes such as "sv", not {shown}')
         codes.append(code)
     return codes
+
+
+def date_range(since: object = None, until: object = None) -> tuple[str, str] | None:
+    """The dates to search between, as (first, after) ISO strings: `first`
+    inclusive, `after` exclusive, so that a month or a year means all of it.
+    None when neither bound is given. Dates are YYYY, YYYY-MM or YYYY-MM-DD
+    (or `datetime.date`); passages without a date are left out of a range.
+
+    >>> date_range("2020-09", "2020")
+    ('2020-09', '2021')
+    >>> date_range(until="2023-02-28")
+    ('', '2023-02-29')
+    >>> date_range("14 Sept")
+    Traceback (most recent call last):
+    rag.errors.UsageError: a date must be YYYY, YYYY-MM or YYYY-MM-DD, not '14 Sept'
+    """
+    if since is None and until is None:
+        return None
+    first = _date(since) if since is not None else ""
+    after = _after(_date(until)) if until is not None else "\uffff"
+    if first and after != "\uffff" and first >= after:
+        raise UsageError(f"the date range is empty: since {since} is after until {until}")
+    return first, after
+
+
+def _date(value: object) -> str:
+    import datetime
+    import re
+
+    if isinstance(value, datetime.date):
+        return value.isoformat()[:10]
+    text = str(value).strip()
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
+        raise UsageError(f"a date must be YYYY, YYYY-MM or YYYY-MM-DD, not {text[:40]!r}")
+    parts = [int(p) for p in text.split("-")]
+    try:
+        datetime.date(
+            parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1
+        )
+    except ValueError:
+        raise UsageError(f"{text!r} is not a calendar date") from None
+    return text
+
+
+def _after(text: str) -> str:
+    """The smallest ISO prefix after every date that starts with `text`:
+    "2020" -> "2021", "2020-12" -> "2020-13", "2020-02-28" -> "2020-02-29"
+    (string order is all that matters, not the calendar)."""
+    head, _, last = text.rpartition("-")
+    bumped = f"{int(last) + 1:0{len(last)}d}"
+    return f"{head}-{bumped}" if head else bumped

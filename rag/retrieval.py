@@ -26,7 +26,7 @@ from rag.language import (
     warm_up_questions_in_background,
 )
 from rag.lexical import tokenize
-from rag.query import validate_question
+from rag.query import date_range, validate_question
 from rag.records import Hit
 from rag.settings import Settings
 from rag.store import open_store
@@ -159,8 +159,10 @@ class Retriever:
         question: str,
         languages: frozenset[str] | None = None,
         snapshot: Snapshot | None = None,
+        dates: tuple[str, str] | None = None,
     ) -> Scored:
-        """Candidates from dense and lexical search in each language, fused."""
+        """Candidates from dense and lexical search in each language (of
+        articles dated in `dates`, see `rag.query.date_range`), fused."""
 
         settings = self.settings
         snap = snapshot or self.snapshot
@@ -169,7 +171,7 @@ class Retriever:
         searched = [lang for lang in snap.languages if languages is None or lang in languages]
         lexical = snap.lexical(tokenize(question, qlang if qlang != UNKNOWN else ""))
         depths = {lang: min(settings.candidates, snap.language_counts[lang]) for lang in searched}
-        found = snap.candidates(qvec, lexical, depths, settings.dense_probe_share)
+        found = snap.candidates(qvec, lexical, depths, settings.dense_probe_share, dates)
         ids = np.unique(np.asarray(found, dtype=np.int64))
         if len(ids) == 0:
             empty = np.zeros(0)
@@ -202,17 +204,23 @@ class Retriever:
         k: int | None = None,
         languages: Sequence[str] | None = None,
         snapshot: Snapshot | None = None,
+        *,
+        since: object = None,
+        until: object = None,
     ) -> list[Hit]:
-        """The `k` best passages for `question`, optionally only in `languages`.
+        """The `k` best passages for `question`, optionally only in `languages`
+        and only from articles dated `since` .. `until` (YYYY, YYYY-MM or
+        YYYY-MM-DD, both inclusive; undated articles are then left out).
         `snapshot` pins the commit (an answer reads its hits' sentences from
         the commit it retrieved them from)."""
         question = validate_question(question, self.settings.max_question_chars)
         k = self.settings.k if k is None else k
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
             raise UsageError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}")
+        dates = date_range(since, until)
         snap = snapshot or self.snapshot  # one commit for the whole question
         wanted = self.check_languages(languages, snap)
-        scored = self.score(question, wanted, snap)
+        scored = self.score(question, wanted, snap, dates)
         order = scored.order()
         ids = scored.ids[order]
         vectors = snap.vectors_of(ids)
@@ -323,6 +331,8 @@ def retrieve(
     k: int | None = None,
     languages: Sequence[str] | None = None,
     *,
+    since: object = None,
+    until: object = None,
     settings: Settings | None = None,
 ) -> list[Hit]:
     """The `k` passages (default `settings.k`, 5) that best answer `question`,
@@ -331,7 +341,8 @@ def retrieve(
     Each language is searched separately, dense (FAISS) and lexical (BM25);
     the scores are calibrated per language and fused (see `Settings.fusion`),
     and near-copies removed. `languages` (e.g. ["sv", "nb"], or "sv,nb")
-    restricts the passages searched.
+    restricts the passages searched, and `since` / `until` (e.g. "2020-09",
+    "2021") their articles' dates; both filters run inside the index.
 
     Example (needs an index: run `rag ingest` first)::
 
@@ -341,4 +352,5 @@ def retrieve(
     """
     settings = settings or Settings.from_env()
     validate_question(question, settings.max_question_chars)  # before loading anything
-    return get_retriever(settings).retrieve(question, k, languages)
+    date_range(since, until)
+    return get_retriever(settings).retrieve(question, k, languages, since=since, until=until)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.errors import IndexBusyError, IndexInvalidError, IndexMissingError
+from rag.errors import IndexBusyError, IndexInvalidError, IndexMissingError, UsageError
 from rag.index import Index, status, verify
 from rag.ingest import build_index
 from rag.records import Document
@@ -271,3 +271,44 @@ def test_the_dev_set_gets_the_same_answers_from_milvus(seed_index: Settings, tmp
         if line.startswith("  ") and "->" in line and "_ms " not in line
     ]
     assert quality == [], quality  # only latencies may differ between engines
+
+
+@pytest.mark.parametrize("backend", ["local", "milvus"])
+def test_date_filters_run_inside_the_index(backend, tiny_settings, tmp_path, fake_embedder):
+    settings = replace(tiny_settings, candidates=1)  # one candidate per search and language
+    if backend == "milvus":
+        settings = replace(settings, store=f"milvus:{tmp_path / 'dates.db'}")
+    build_index(settings, embedder=fake_embedder)
+    Index(settings, fake_embedder).add_documents(
+        [
+            Document(
+                id="minsk2020",
+                text="Protesters marched in Minsk against the election result.",
+                source="x",
+                language="en",
+                date="2020-09-14",
+            ),
+            Document(
+                id="minsk2023",
+                text="Minsk marked the anniversary quietly, protesters in exile.",
+                source="x",
+                language="en",
+                date="2023-02-01",
+            ),
+        ]
+    )
+    retriever = Retriever.open(settings, fake_embedder)
+    question = "EU prepares sanctions on Belarus"  # the undated en_sanctions ranks first
+    assert retriever.retrieve(question, k=1)[0].doc_id == "en_sanctions"
+    # Had the range been applied after the search, its one English candidate
+    # (en_sanctions, undated) would have left nothing.
+    in_2020 = retriever.retrieve(question, k=3, since="2020", until="2020")
+    assert [h.doc_id for h in in_2020] == ["minsk2020"]
+    assert in_2020[0].date == "2020-09-14"
+    from_2021 = retriever.retrieve(question, k=3, since="2021-01")
+    assert [h.doc_id for h in from_2021] == ["minsk2023"]
+    assert retriever.retrieve(question, k=3, until="2019-12-31") == []
+    with pytest.raises(UsageError, match="YYYY"):
+        retriever.retrieve(question, since="last year")
+    with pytest.raises(UsageError, match="empty"):
+        retriever.retrieve(question, since="2021", until="2020")

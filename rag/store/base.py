@@ -126,11 +126,18 @@ class View(Protocol):
     ) -> np.ndarray: ...
 
     def candidates(
-        self, query: np.ndarray, lexical: Any, depths: dict[str, int], probe_share: float = 0.0
+        self,
+        query: np.ndarray,
+        lexical: Any,
+        depths: dict[str, int],
+        probe_share: float = 0.0,
+        dates: tuple[str, str] | None = None,
     ) -> np.ndarray:
         """Ids of the dense and the lexical candidates of every language in
-        `depths` (up to that many of each): `dense_candidates` and
-        `lexical_top` for each, as one call a backend may run in parallel."""
+        `depths` (up to that many of each), as one call a backend may run in
+        parallel. `dates` (first, after), ISO strings: only passages of
+        articles dated first <= date < after, filtered inside the search
+        (see `rag.query.date_range`)."""
 
     def lexical(self, terms: Sequence[str]) -> Any:
         """The query's lexical state (opaque), from stemmed terms."""

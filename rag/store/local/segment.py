@@ -408,6 +408,13 @@ class Segment:
             )
         return np.frombuffer(data, dtype="<f4").reshape(end - start, self.dim)
 
+    def article_dates(self) -> np.ndarray:
+        """Each article row's date ("" when it has none), as an object array."""
+        rows = self._query("SELECT row, date FROM articles ORDER BY row")
+        out = np.empty(len(rows), dtype=object)
+        out[:] = [d if isinstance(d, str) else "" for _, d in rows]
+        return out
+
     def article_languages(self) -> list[tuple[int, str]]:
         """(row, language) of every article."""
         rows = self._query("SELECT row, language FROM articles ORDER BY row")

@@ -89,6 +89,8 @@ class Snapshot:
         self._sentence_cache: dict[tuple[int, int], tuple] = {}
         self._norm_cache: dict[int, np.ndarray] = {}
         self._info_cache: dict[tuple[int, int], ArticleInfo] = {}
+        self._article_dates: dict[int, np.ndarray] = {}
+        self._date_cache: dict[tuple, np.ndarray] = {}
 
     # ------------------------------------------------------------ opening
 
@@ -157,17 +159,29 @@ class Snapshot:
     # ------------------------------------------------------------ search
 
     def dense_candidates(
-        self, query: np.ndarray, language: str, depth: int, probe_share: float = 0.0
+        self,
+        query: np.ndarray,
+        language: str,
+        depth: int,
+        probe_share: float = 0.0,
+        dates: tuple[str, str] | None = None,
     ) -> np.ndarray:
         """Global ids of up to `depth` passages in `language` nearest the query,
-        picked by each segment's candidate index, ranked by exact similarity."""
+        picked by each segment's candidate index, ranked by exact similarity;
+        only passages of articles dated in `dates` (first, after) if given."""
         found = []
         for s, segment in enumerate(self.segments):
             index = segment.dense(language)
             if index is None:
                 continue
-            start, _ = segment.languages[language]
-            bitmap = self._bitmaps[s].get(language)
+            start, end = segment.languages[language]
+            if dates is None:
+                bitmap = self._bitmaps[s].get(language)
+            else:
+                allowed = self._dated(s, dates)[start:end]
+                if not allowed.any():
+                    continue
+                bitmap = np.packbits(allowed, bitorder="little")
             local = dense.search(index, query, depth, bitmap, probe_share)
             found.append(self.bases[s] + start + local)
         if not found:
@@ -179,14 +193,38 @@ class Snapshot:
         return ids
 
     def candidates(
-        self, query: np.ndarray, lexical: Lexical, depths: dict[str, int], probe_share: float = 0.0
+        self,
+        query: np.ndarray,
+        lexical: Lexical,
+        depths: dict[str, int],
+        probe_share: float = 0.0,
+        dates: tuple[str, str] | None = None,
     ) -> np.ndarray:
         """Dense and lexical candidates of each language (see `rag.store.base.View`)."""
         found = [np.zeros(0, dtype=np.int64)]
         for language, depth in depths.items():
-            found.append(self.dense_candidates(query, language, depth, probe_share))
-            found.append(self.lexical_top(lexical, language, depth))
+            found.append(self.dense_candidates(query, language, depth, probe_share, dates))
+            found.append(self.lexical_top(lexical, language, depth, dates))
         return np.concatenate(found)
+
+    def _dated(self, s: int, dates: tuple[str, str]) -> np.ndarray:
+        """Which passages of segment `s` are live and of an article dated in
+        [first, after) (bool per row; cached per range)."""
+        key = (s, dates)
+        mask = self._date_cache.get(key)
+        if mask is None:
+            segment = self.segments[s]
+            if s not in self._article_dates:
+                self._article_dates[s] = segment.article_dates()
+            first, after = dates
+            article_ok = np.array(
+                [d != "" and first <= d < after for d in self._article_dates[s]], dtype=bool
+            )
+            mask = article_ok[np.asarray(segment.chunk_docs)] if len(article_ok) else article_ok
+            if self._live[s] is not None:
+                mask = mask & self._live[s]
+            _bounded_put(self._date_cache, key, mask, 64)
+        return mask
 
     def lexical(self, terms: Sequence[str]) -> Lexical:
         """BM25 scores of every passage for the (already stemmed) query terms,
@@ -226,15 +264,19 @@ class Snapshot:
             self._norm_cache[s] = norms
         return norms
 
-    def lexical_top(self, lexical: Lexical, language: str, depth: int) -> np.ndarray:
+    def lexical_top(
+        self, lexical: Lexical, language: str, depth: int, dates: tuple[str, str] | None = None
+    ) -> np.ndarray:
         """Global ids of up to `depth` passages in `language` with the highest
-        positive BM25 score."""
+        positive BM25 score (of articles dated in `dates`, if given)."""
         ids, values = [], []
         for s, segment in enumerate(self.segments):
             span = segment.languages.get(language)
             if span is None:
                 continue
             part = lexical.scores[s][span[0] : span[1]]
+            if dates is not None:
+                part = np.where(self._dated(s, dates)[span[0] : span[1]], part, 0)
             hits = top_positive(part, depth)
             ids.append(self.bases[s] + span[0] + hits)
             values.append(part[hits])

@@ -80,7 +80,12 @@ class MilvusView:
     # ------------------------------------------------------------ search
 
     def dense_candidates(
-        self, query: np.ndarray, language: str, depth: int, probe_share: float = 0.0
+        self,
+        query: np.ndarray,
+        language: str,
+        depth: int,
+        probe_share: float = 0.0,
+        dates: tuple[str, str] | None = None,
     ) -> np.ndarray:
         """Ids of up to `depth` live passages in `language` nearest the query
         (HNSW, with a search list four times as deep as asked)."""
@@ -89,7 +94,7 @@ class MilvusView:
             data=[np.asarray(query, dtype=np.float32).tolist()],
             anns_field="vector",
             limit=depth,
-            filter=f"language == {_q(language)} and {self._where}",
+            filter=self._filter(language, dates),
             output_fields=["id"],
             search_params={"metric_type": "COSINE", "params": {"ef": max(64, 4 * depth)}},
             **STRONG,
@@ -97,12 +102,22 @@ class MilvusView:
         return np.array([hit["id"] for hit in found[0]], dtype=np.int64)
 
     def candidates(
-        self, query: np.ndarray, lexical: Lexical, depths: dict[str, int], probe_share: float = 0.0
+        self,
+        query: np.ndarray,
+        lexical: Lexical,
+        depths: dict[str, int],
+        probe_share: float = 0.0,
+        dates: tuple[str, str] | None = None,
     ) -> np.ndarray:
         """Dense and lexical candidates of each language: the searches go to
         the engine at once (one round trip's wait instead of one per search)."""
-        calls = [(self.dense_candidates, (query, lang, depth)) for lang, depth in depths.items()]
-        calls += [(self.lexical_top, (lexical, lang, depth)) for lang, depth in depths.items()]
+        calls = [
+            (self.dense_candidates, (query, lang, depth, probe_share, dates))
+            for lang, depth in depths.items()
+        ]
+        calls += [
+            (self.lexical_top, (lexical, lang, depth, dates)) for lang, depth in depths.items()
+        ]
         found = list(_pool().map(lambda call: call[0](*call[1]), calls))
         return np.concatenate([np.zeros(0, dtype=np.int64), *found])
 
@@ -120,7 +135,20 @@ class MilvusView:
             df.update({int(r["id"]): int(r["df"]) for r in rows})
         return Lexical(query_vector(terms, df, self.n_docs))
 
-    def lexical_top(self, lexical: Lexical, language: str, depth: int) -> np.ndarray:
+    def _filter(self, language: str, dates: tuple[str, str] | None) -> str:
+        where = f"language == {_q(language)} and {self._where}"
+        if dates is not None:
+            first, after = dates
+            where += ' and date != ""'
+            if first:
+                where += f" and date >= {_q(first)}"
+            if after != "\uffff":  # no upper bound
+                where += f" and date < {_q(after)}"
+        return where
+
+    def lexical_top(
+        self, lexical: Lexical, language: str, depth: int, dates: tuple[str, str] | None = None
+    ) -> np.ndarray:
         """Ids of up to `depth` live passages in `language` with the highest
         positive BM25 score (ranked by the engine, rescored exactly later)."""
         if not lexical.query:
@@ -130,7 +158,7 @@ class MilvusView:
             data=[lexical.query],
             anns_field="sparse",
             limit=depth,
-            filter=f"language == {_q(language)} and {self._where}",
+            filter=self._filter(language, dates),
             output_fields=["id"],
             search_params={"metric_type": "IP"},
             **STRONG,
