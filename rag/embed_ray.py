@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 BLOCK = 256  # texts per actor call: large enough to hide a round trip (~1 ms)
 BATCH_TEXTS = 8192  # texts the ingest hands over at a time (rag.ingest.embed_texts)
+# seconds to wait for the first worker (a busy cluster may have no free CPU)
+START_TIMEOUT = float(os.environ.get("RAG_RAY_START_TIMEOUT", "300"))
 
 
 class RayEmbedder:
@@ -93,7 +95,16 @@ class RayEmbedder:
             import ray
 
             try:
-                self._info = tuple(ray.get(self._actors[0].describe.remote()))
+                self._info = tuple(
+                    ray.get(self._actors[0].describe.remote(), timeout=START_TIMEOUT)
+                )
+            except ray.exceptions.GetTimeoutError:
+                free = int(ray.available_resources().get("CPU", 0))
+                raise EmbedderError(
+                    f"Ray did not start a worker with {self.threads} CPU(s) within "
+                    f"{START_TIMEOUT:.0f} s ({free} of the cluster's CPUs free). Wait for "
+                    f"other jobs, or ask for fewer threads (RAG_THREADS)."
+                ) from None
             except Exception as exc:
                 raise EmbedderError(
                     f"the Ray workers cannot load embedder {self.spec!r}: {_reason(exc)}"

