@@ -186,9 +186,10 @@ class Settings:
                 f"unknown store {self.store!r}: use 'local', 'milvus:PATH.db' or "
                 f"'milvus:http://HOST:19530'"
             )
-        if not self.milvus_collection.replace("_", "").isalnum() or not self.milvus_collection[
-            :1
-        ].isalpha():
+        if (
+            not self.milvus_collection.replace("_", "").isalnum()
+            or not self.milvus_collection[:1].isalpha()
+        ):
             raise UsageError(
                 f"setting milvus_collection must be letters, digits and _, starting with a "
                 f"letter, not {self.milvus_collection!r}"
