@@ -264,6 +264,21 @@ def read_meta(client, address: Address, key: str = "index") -> dict | None:
     return value
 
 
+def info_of(meta: dict):
+    """The `IndexInfo` a meta row describes."""
+    from rag.store.base import IndexInfo
+
+    return IndexInfo(
+        int(meta["generation"]),
+        meta["embedder_id"],
+        int(meta["dim"]),
+        meta["settings"],
+        dict(meta["counts"]),
+        meta.get("created", ""),
+        meta.get("operation", ""),
+    )
+
+
 def write_meta(client, address: Address, value: dict, key: str = "index") -> None:
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     if len(text.encode()) > MAX_TEXT_BYTES:
@@ -314,6 +329,15 @@ def _load_one(client, name: str) -> None:
 def visible(generation: int) -> str:
     """The filter for rows of committed generation `generation`."""
     return f"born <= {int(generation)} and died > {int(generation)}"
+
+
+def literal(value: str) -> str:
+    """A Milvus string literal.
+
+    >>> literal('say "hi"')
+    '"say \\\\"hi\\\\""'
+    """
+    return json.dumps(str(value), ensure_ascii=False)
 
 
 def quoted(values) -> str:

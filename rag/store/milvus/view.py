@@ -20,7 +20,7 @@ from rag.errors import IndexInvalidError
 from rag.records import Article, Chunk, Sentence
 from rag.store.base import ArticleInfo, IndexedFile, IndexInfo, StoredVectors
 from rag.store.milvus import schema
-from rag.store.milvus.schema import PAGE, Address, quoted, visible
+from rag.store.milvus.schema import PAGE, Address, literal, visible
 from rag.store.milvus.sparse import exact_score, norm, query_vector, term_id
 
 PASSAGE_FIELDS = [
@@ -62,16 +62,7 @@ class MilvusView:
 
     @property
     def info(self) -> IndexInfo:
-        m = self.meta
-        return IndexInfo(
-            self.generation,
-            m["embedder_id"],
-            int(m["dim"]),
-            m["settings"],
-            dict(m["counts"]),
-            m.get("created", ""),
-            m.get("operation", ""),
-        )
+        return schema.info_of(self.meta)
 
     def preload(self) -> MilvusView:
         schema.load(self.client, self.address, self.epoch)
@@ -136,14 +127,14 @@ class MilvusView:
         return Lexical(query_vector(terms, df, self.n_docs))
 
     def _filter(self, language: str, dates: tuple[str, str] | None) -> str:
-        where = f"language == {_q(language)} and {self._where}"
+        where = f"language == {literal(language)} and {self._where}"
         if dates is not None:
             first, after = dates
             where += ' and date != ""'
             if first:
-                where += f" and date >= {_q(first)}"
+                where += f" and date >= {literal(first)}"
             if after != "\uffff":  # no upper bound
-                where += f" and date < {_q(after)}"
+                where += f" and date < {literal(after)}"
         return where
 
     def lexical_top(
@@ -227,7 +218,7 @@ class MilvusView:
     def _article_rows(self, doc_id: str) -> list[dict]:
         rows = self.client.query(
             self.name("articles"),
-            filter=f"doc_id == {_q(doc_id)} and {self._where}",
+            filter=f"doc_id == {literal(doc_id)} and {self._where}",
             output_fields=["doc_id", "part", "parts", "title", "text", "language", "date",
                            "source", "url", "file", "size", "mtime_ns", "raw_hash"],
             **STRONG,
@@ -248,7 +239,7 @@ class MilvusView:
         if article is None:
             return None
         rows = self._scan(
-            "sentences", f"doc_id == {_q(doc_id)}", ["sentence_id", "start", "end", "vector"]
+            "sentences", f"doc_id == {literal(doc_id)}", ["sentence_id", "start", "end", "vector"]
         )
         rows.sort(key=lambda r: (r["start"], r["end"]))
         sentences = tuple(
@@ -273,7 +264,7 @@ class MilvusView:
             return None
         article, sentences, sentence_vectors = found
         rows = self._scan(
-            "passages", f"doc_id == {_q(doc_id)}", ["chunk_id", "start", "end", "vector"]
+            "passages", f"doc_id == {literal(doc_id)}", ["chunk_id", "start", "end", "vector"]
         )
         rows.sort(key=lambda r: (r["start"], r["end"]))
         chunks = tuple(
@@ -374,5 +365,3 @@ def _article(rows: list[dict], where: str) -> Article:
     )
 
 
-def _q(value: str) -> str:
-    return quoted([value])[1:-1]

@@ -87,16 +87,7 @@ class MilvusWriter:
 
     @property
     def info(self) -> IndexInfo:
-        m = self.meta
-        return IndexInfo(
-            int(m["generation"]),
-            m["embedder_id"],
-            int(m["dim"]),
-            m["settings"],
-            dict(m["counts"]),
-            m.get("created", ""),
-            m.get("operation", ""),
-        )
+        return schema.info_of(self.meta)
 
     def name(self, suffix: str) -> str:
         return self.address.name(suffix, self.epoch)
@@ -108,7 +99,7 @@ class MilvusWriter:
             return None
         rows = self.client.query(
             self.name("articles"),
-            filter=f"doc_id == {quoted([doc_id])[1:-1]} and part == 0 and "
+            filter=f"doc_id == {schema.literal(doc_id)} and part == 0 and "
             f"{schema.visible(self.generation - 1)}",
             output_fields=["doc_id"],
             consistency_level="Strong",
