@@ -19,8 +19,7 @@ from dataclasses import replace
 
 from rag.chunking import passage_text
 from rag.errors import UsageError
-from rag.ingest import IngestReport
-from rag.lexical import tokenize
+from rag.ingest import IngestReport, passage_tokens
 from rag.settings import Settings
 from rag.store import open_store
 from rag.store.base import NewArticle, Origin
@@ -75,23 +74,23 @@ def copy_index(settings: Settings, target: str, progress: bool = False) -> Inges
 
 
 def _items(view, files) -> Iterator[NewArticle]:
-    for article in view.articles():
-        stored = view.stored(article.id)
-        if stored is None:  # deleted meanwhile: the view is one generation, so never
+    """Every live article with its passages, sentences and vectors, each
+    read once (`files` names them all: one per live article)."""
+    for doc_id, f in files.items():
+        stored = view.stored(doc_id)
+        if stored is None:  # not possible within one view; kept for safety
             continue
-        f = files.get(article.id)
-        origin = Origin(f.file, f.size, f.mtime_ns, f.raw_hash) if f else Origin()
+        article = stored.article
         yield NewArticle(
-            article=stored.article,
+            article=article,
             chunks=stored.chunks,
             chunk_vectors=stored.chunk_vectors,
             sentences=stored.sentences,
             sentence_vectors=stored.sentence_vectors,
-            tokens=tuple(
-                tuple(tokenize(passage_text(article.title, c.text), article.language) or [""])
-                for c in stored.chunks
+            tokens=passage_tokens(
+                [passage_text(article.title, c.text) for c in stored.chunks], article.language
             ),
-            origin=origin,
+            origin=Origin(f.file, f.size, f.mtime_ns, f.raw_hash),
         )
 
 

@@ -227,7 +227,7 @@ class _Session:
         for a, origin, chunks, group, sents in zip(
             articles, origins, chunked, passages, sentences, strict=True
         ):
-            tokens = tuple(tuple(tokenize(text, a.language) or [""]) for text in group)
+            tokens = passage_tokens(group, a.language)
             out.append(
                 NewArticle(
                     article=a,
@@ -330,6 +330,12 @@ def single_sentence_passages(
                 same[s + i] = passage
         p, s = p + len(chunks), s + len(sents)
     return same
+
+
+def passage_tokens(texts: Sequence[str], language: str) -> tuple[tuple[str, ...], ...]:
+    """Each passage text's BM25 tokens (`passage_text`'s output); [""] for a
+    passage with none, so that every passage keeps its row."""
+    return tuple(tuple(tokenize(text, language) or [""]) for text in texts)
 
 
 def text_key(text: str) -> str:
