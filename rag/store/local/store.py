@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from rag.errors import IndexInvalidError
@@ -29,7 +29,6 @@ class LocalStore:
     def open(self, previous: Snapshot | None = None, preload: bool = False) -> Snapshot:
         return Snapshot.open(self.root, previous=previous, preload=preload)
 
-    @contextlib.contextmanager
     def writer(
         self,
         embedder_id: str | None,
@@ -39,11 +38,10 @@ class LocalStore:
         wait: float | None = None,
         rebuild: bool = False,
         fresh: bool = False,
-    ) -> Iterator[IndexWriter]:
-        with IndexWriter.open(
+    ) -> AbstractContextManager[IndexWriter]:
+        return IndexWriter.open(
             self.root, embedder_id, dim, settings, what, wait, rebuild=rebuild, fresh=fresh
-        ) as writer:
-            yield writer
+        )
 
     def writer_holder(self) -> str | None:
         return lock_holder(self.root)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from rag.errors import IndexInvalidError, IndexMissingError
@@ -99,7 +100,6 @@ class MilvusStore:
         schema.load(self.client, self.address, view.epoch)
         return view
 
-    @contextlib.contextmanager
     def writer(
         self,
         embedder_id: str | None,
@@ -109,11 +109,10 @@ class MilvusStore:
         wait: float | None = None,
         rebuild: bool = False,
         fresh: bool = False,
-    ) -> Iterator[MilvusWriter]:
-        with open_writer(
+    ) -> AbstractContextManager[MilvusWriter]:
+        return open_writer(
             self.client, self.address, embedder_id, dim, settings, what, wait, rebuild, fresh
-        ) as writer:
-            yield writer
+        )
 
     def writer_holder(self) -> str | None:
         return holder(self.client, self.address)

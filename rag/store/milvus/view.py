@@ -363,5 +363,3 @@ def _article(rows: list[dict], where: str) -> Article:
         source=first["source"],
         url=first["url"] or None,
     )
-
-
