@@ -163,6 +163,16 @@ def _parser() -> argparse.ArgumentParser:
     _question_arguments(p, k_help="number of passages (default 5)")
     p.set_defaults(run=_search)
 
+    p = sub.add_parser(
+        "timeline",
+        help="the dated passages that match a question, oldest first",
+        description="Retrieve the passages that best match a question among dated articles "
+        "only (the date filter runs inside the index) and print them in date order, each "
+        "with its date, article and language.",
+    )
+    _question_arguments(p, k_help="number of passages (default 20)")
+    p.set_defaults(run=_timeline)
+
     p = sub.add_parser("ask", help="answer a question, citing the sentence behind each claim")
     _question_arguments(p, k_help="passages to draw from (default 5)")
     p.add_argument(
@@ -184,6 +194,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--store", help=STORE_HELP)
     p.add_argument("--embedder", help="must match the embedder the index was built with")
     p.add_argument("--k", type=_positive, default=None, help="passages per answer (default 5)")
+    _date_arguments(p, "of every question without its own since/until")
     p.add_argument(
         "--generator",
         help="answer generator: extractive (default), transformers:<model>, openai:<model>",
@@ -250,12 +261,21 @@ def _question_arguments(p: argparse.ArgumentParser, k_help: str) -> None:
     p.add_argument("question")
     p.add_argument("--k", type=_positive, default=None, help=k_help)
     p.add_argument("--lang", help="only passages in these languages, e.g. sv,nb")
-    p.add_argument("--since", help="only articles dated from then: YYYY, YYYY-MM or YYYY-MM-DD")
-    p.add_argument("--until", help="only articles dated until then (inclusive), e.g. 2020-12")
+    _date_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
     p.add_argument("--store", help=STORE_HELP)
     p.add_argument("--embedder", help="must match the embedder the index was built with")
+
+
+def _date_arguments(p: argparse.ArgumentParser, whose: str = "") -> None:
+    whose = f" ({whose})" if whose else ""
+    p.add_argument(
+        "--since", help=f"only articles dated from then: YYYY, YYYY-MM or YYYY-MM-DD{whose}"
+    )
+    p.add_argument(
+        "--until", help=f"only articles dated until then (inclusive), e.g. 2020-12{whose}"
+    )
 
 
 def _wait_argument(p: argparse.ArgumentParser) -> None:
@@ -440,6 +460,37 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _timeline(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.query import validate_question
+    from rag.timeline import TIMELINE_K, timeline
+
+    question = validate_question(args.question, settings.max_question_chars)
+    items = timeline(
+        question,
+        k=args.k or TIMELINE_K,
+        languages=args.lang.split(",") if args.lang else None,
+        since=args.since,
+        until=args.until,
+        settings=settings,
+    )
+    if args.json:
+        payload = {"question": question, "events": [e.to_dict() for e in items]}
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return 0
+    if not items:
+        print("No dated passages found.")
+        return 0
+    width = min(100, max(60, _terminal_width() - 4))
+    for e in items:
+        outlet = f" · {e.outlet}" if e.outlet else ""
+        print(f"{e.date:<10}  [{e.language}] {e.title}{outlet}")
+        snippet = textwrap.shorten(e.text, width=3 * width, placeholder=" …")
+        print(
+            textwrap.fill(snippet, width=width, initial_indent=" " * 12, subsequent_indent=" " * 12)
+        )
+    return 0
+
+
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from rag.answer import answer
     from rag.query import validate_question
@@ -552,7 +603,13 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.report import terminal, write
 
     report = evaluate_testset(
-        args.testset, settings, k=args.k, generator=args.generator, progress=sys.stderr.isatty()
+        args.testset,
+        settings,
+        k=args.k,
+        generator=args.generator,
+        progress=sys.stderr.isatty(),
+        since=args.since,
+        until=args.until,
     )
     print(terminal(report))
     if args.out:

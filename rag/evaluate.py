@@ -29,19 +29,23 @@ def evaluate_testset(
     k: int | None = None,
     generator: str | None = None,
     progress: bool = False,
+    since: str | None = None,
+    until: str | None = None,
 ) -> dict:
     """Answer and score every question of the test set at `path`; returns the
-    report (see `rag.report.build`)."""
+    report (see `rag.report.build`). `since` / `until` filter the articles of
+    every question that has no date filter of its own."""
     from rag import report, scoring
     from rag.answer import answer
     from rag.generation import check_spec
     from rag.language import detect_language
     from rag.metrics import relevance_labels
-    from rag.query import validate_question
+    from rag.query import date_range, validate_question
     from rag.retrieval import get_retriever
     from rag.testset import load_testset
 
     settings = settings or Settings.from_env()
+    date_range(since, until)  # a bad date fails before anything loads
     generator = check_spec(generator or settings.generator)
     questions = load_testset(Path(path))
     for q in questions:
@@ -81,8 +85,11 @@ def evaluate_testset(
     depth = max(k, scoring.RANKING_DEPTH)
     results = scoring.run(
         questions,
-        answer_fn=lambda question: answer(question, k=k, generator=generator, settings=settings),
-        rank_fn=lambda question: retriever.retrieve(question, depth),
+        answer_fn=lambda q: answer(
+            q.question, k=k, generator=generator, settings=settings, **q.dates(since, until)
+        ),
+        rank_fn=lambda q: retriever.retrieve(q.question, depth, **q.dates(since, until)),
+        expected_dates=lambda q: q.expected_range(since, until),
         relevant_fn=relevant,
         article_languages=article_languages,
         detect=detect_language,
@@ -93,6 +100,8 @@ def evaluate_testset(
         "testset": str(path),
         "questions": len(questions),
         "k": k,
+        "since": since,
+        "until": until,
         "generator": generator,
         "embedder": retriever.embedder.id,
         "index": f"{snapshot.location} (commit {snapshot.info.generation})",

@@ -129,6 +129,20 @@ def date_range(since: object = None, until: object = None) -> tuple[str, str] | 
     return first, after
 
 
+def in_range(date: str | None, dates: tuple[str, str] | None) -> bool:
+    """Whether an article dated `date` lies in `dates` (from `date_range`);
+    an undated article lies in no range.
+
+    >>> in_range("2020-09-14", date_range("2020-09", "2020-09"))
+    True
+    >>> in_range("2020", date_range("2020-09"))
+    False
+    """
+    if dates is None:
+        return True
+    return bool(date) and dates[0] <= date < dates[1]
+
+
 def _date(value: object) -> str:
     import datetime
     import re

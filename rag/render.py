@@ -170,6 +170,42 @@ def passages_html(
     return "".join(parts)
 
 
+def timeline_html(items, query: str = "") -> str:
+    """The Timeline panel: the question's dated passages on a time axis
+    (`rag.timeline.chart_svg`), then the same passages as a list in date
+    order, which the chart's points link to."""
+    from rag.timeline import chart_svg
+
+    if not query:
+        return '<p class="empty">Ask a question to see its dated passages on a time axis.</p>'
+    if not items:
+        return f'<p class="empty">No dated passage matches <q>{esc(query)}</q>.</p>'
+    parts = [
+        f'<p class="query">Dated passages for <q>{esc(query)}</q>, oldest first</p>',
+        chart_svg(items),
+        '<ol class="events">',
+    ]
+    for n, e in enumerate(items, start=1):
+        title = esc(e.title)
+        if e.url and e.url.startswith(("http://", "https://")):
+            title = f'<a href="{esc(e.url)}" target="_blank" rel="noopener">{title}</a>'
+        outlet = f" · {esc(e.outlet)}" if e.outlet else ""
+        parts.append(
+            f'<li id="event-{n}" class="event-item"><b>{esc(e.date)}</b> · {title}{outlet} · '
+            f"{esc(language_name(e.language))}"
+            f'<div class="passage">{esc(_snippet(e.text))}</div></li>'
+        )
+    parts.append("</ol>")
+    return "".join(parts)
+
+
+def _snippet(text: str, limit: int = 240) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > 0 else limit] + "…"
+
+
 NOTICE_START = '<p class="notice">'
 
 
@@ -198,4 +234,9 @@ sup.cite { color: var(--color-accent); font-weight: 600; }
 .hit { border-bottom: 1px solid var(--border-color-primary); padding: .5em 0; }
 .notice { font-weight: 600; }
 .pending { font-style: italic; opacity: .75; }
+svg.timeline { margin: .25em 0 .75em 0; max-width: 100%; }
+svg.timeline a:hover circle, svg.timeline a:hover rect { stroke: currentColor; stroke-width: 2; }
+.events { padding-left: 1.4em; }
+.event-item { margin-bottom: .5em; }
+.event-item:target { background: #fde68a33; }
 """

@@ -23,6 +23,8 @@ HEADLINE = (
     "key_fact",
     "token_f1",
     "citation_recall",
+    "in_range@{k}",
+    "sources@{k}",
     "abstention_recall",
     "false_abstention_rate",
     "unanswerable_caught",

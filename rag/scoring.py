@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from rag import metrics
 from rag.citations import claims as split_claims
+from rag.query import in_range
 from rag.records import Answer, Hit, split_warning
 from rag.testset import TestQuestion
 
@@ -47,6 +48,8 @@ class Retrieved:
     doc_id: str
     language: str
     relevant: bool  # holds a key phrase, or is a gold passage
+    date: str | None = None  # its article's date
+    source: str = ""  # its article's copy group: copies of one story share it
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class QuestionResult:
     fallback: str | None = None  # why a generated answer was replaced, if it was
     warned: bool = False  # the answer said the articles may not answer it directly
     confidence: float | None = None
+    expected_dates: tuple[str, str] | None = None  # (first, after) its sources should be in
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -80,30 +84,43 @@ class QuestionResult:
 
 def run(
     questions: Sequence[TestQuestion],
-    answer_fn: Callable[[str], Answer],
-    rank_fn: Callable[[str], Sequence[Hit]],
+    answer_fn: Callable[[TestQuestion], Answer],
+    rank_fn: Callable[[TestQuestion], Sequence[Hit]],
     relevant_fn: Callable[[TestQuestion], tuple[frozenset[str], int]],
     article_languages: dict[str, str],
     detect: Callable[[str], str],
     k: int,
     progress: Callable[[Iterable], Iterable] = lambda it: it,
+    expected_dates: Callable[[TestQuestion], tuple[str, str] | None] = lambda q: None,
+    source_of: Callable[[str], str] = lambda doc_id: doc_id,
 ) -> list[QuestionResult]:
     """Answer and score every question.
 
-    `answer_fn` answers a question (the real `answer()`, bound to settings);
-    `rank_fn` returns the 10-deep ranking; `relevant_fn` gives, per question,
-    the chunk ids of the index that are relevant and how many there are;
-    `detect` detects the language of an answer's text.
+    `answer_fn` answers a question (the real `answer()`, bound to settings
+    and the question's date filter); `rank_fn` returns the 10-deep ranking;
+    `relevant_fn` gives, per question, the chunk ids of the index that are
+    relevant and how many there are; `detect` detects the language of an
+    answer's text; `expected_dates` the (first, after) range a question's
+    sources should lie in, if any; `source_of` an article's copy group (an
+    article and its wire copies are one source).
     """
     results = []
     for q in progress(questions):
         started = time.perf_counter()
-        result = answer_fn(q.question)
+        result = answer_fn(q)
         total = time.perf_counter() - started
-        ranking = rank_fn(q.question)
+        ranking = rank_fn(q)
         relevant_ids, total_relevant = relevant_fn(q)
         retrieved = tuple(
-            Retrieved(h.chunk_id, h.doc_id, h.language, h.chunk_id in relevant_ids) for h in ranking
+            Retrieved(
+                h.chunk_id,
+                h.doc_id,
+                h.language,
+                h.chunk_id in relevant_ids,
+                h.date,
+                source_of(h.doc_id),
+            )
+            for h in ranking
         )
         timings = {stage: 1000 * s for stage, s in result.timings.items()}
         timings["total"] = 1000 * total
@@ -124,6 +141,8 @@ def run(
                     "chunk_id": c.chunk_id,
                     "sentence": c.sentence,
                     "passage": c.passage,
+                    "date": c.date,
+                    "source": source_of(c.doc_id),
                 }
                 for c in result.citations
             ),
@@ -136,6 +155,7 @@ def run(
             fallback=result.fallback,
             warned=result.warned,
             confidence=result.confidence,
+            expected_dates=expected_dates(q),
         )
         scores = score_question(q, base, k, total_relevant)
         results.append(_with_scores(base, scores, failure(q, base, scores, k)))
@@ -162,6 +182,47 @@ def score_question(
     for unanswerable questions (there is nothing to find)."""
     if not q.answerable:
         return {}
+    return {**_answer_scores(q, result, k, total_relevant), **news_scores(result, k)}
+
+
+def news_scores(result: QuestionResult, k: int) -> dict[str, float | None]:
+    """Dates and sources: `in_range@k` and `cited_in_range`, the share of
+    the top k passages and of the cited sentences whose article is dated in
+    the range the question is filtered to or names (None without one), and
+    `sources@k` / `cited_sources`, how many different sources (a story and
+    its wire copies count once) the top k passages and the citations come
+    from.
+
+    >>> r = QuestionResult("q", "?", "en", True, None, "A [1].", False, "en",
+    ...     ({"n": 1, "doc_id": "a", "date": "2020-09-14", "source": "a"},), (),
+    ...     (Retrieved("c1", "a", "en", True, "2020-09-14", "a"),
+    ...      Retrieved("c2", "b", "en", False, "2023", "a")), {},
+    ...     expected_dates=("2020", "2021"))
+    >>> news_scores(r, 2)
+    {'in_range@2': 0.5, 'cited_in_range': 1.0, 'sources@2': 1.0, 'cited_sources': 1.0}
+    """
+    top = result.retrieved[:k]
+    dates = result.expected_dates
+    cited = [] if result.abstained else list(result.citations)
+
+    def share(items, date_of) -> float | None:
+        if dates is None or not items:
+            return None
+        return sum(in_range(date_of(i), dates) for i in items) / len(items)
+
+    return {
+        f"in_range@{k}": share(top, lambda r: r.date),
+        "cited_in_range": share(cited, lambda c: c.get("date")),
+        f"sources@{k}": float(len({r.source or r.doc_id for r in top})) if top else None,
+        "cited_sources": float(len({c.get("source") or c["doc_id"] for c in cited}))
+        if cited
+        else None,
+    }
+
+
+def _answer_scores(
+    q: TestQuestion, result: QuestionResult, k: int, total_relevant: int
+) -> dict[str, float | None]:
     relevant = [r.relevant for r in result.retrieved]
     doc_ids = [r.doc_id for r in result.retrieved]
     top_docs = doc_ids[:k]  # the articles of the k passages a user sees
@@ -292,6 +353,10 @@ _ORDER = (
     "citation_precision",
     "citation_recall",
     "cited_gold_article",
+    "in_range",
+    "cited_in_range",
+    "sources",
+    "cited_sources",
 )
 
 
@@ -339,7 +404,11 @@ def metric_names(k: int) -> list[str]:
         f"article_recall@{k}",
         f"mrr@{RANKING_DEPTH}",
         f"ndcg@{RANKING_DEPTH}",
-        *_ORDER[6:],
+        *_ORDER[6:11],
+        f"in_range@{k}",
+        "cited_in_range",
+        f"sources@{k}",
+        "cited_sources",
     ]
     summary_only = [
         "abstention_precision",

@@ -3,12 +3,14 @@
 `build_demo()` loads the index and the embedder once, at start-up, and builds
 the page: a chat whose answers stream in with their numbered sources (the
 supporting sentence highlighted), a side panel with every retrieved passage
-and its scores, example questions in three languages, and settings (passages,
-languages, generator). A missing or invalid index is shown on the page, not a
-crash. Every text that reaches the page is escaped by `rag.render`.
+and its scores, a Timeline tab that puts the question's dated passages on a
+time axis (`rag.timeline`), example questions in three languages, and settings
+(passages, languages, generator, article dates). A missing or invalid index is
+shown on the page, not a crash. Every text that reaches the page is escaped by `rag.render`.
 
 Clients can call the `/ask` endpoint (gradio_client): inputs question, chat
-history, k, languages, generator; outputs include the answer as JSON.
+history, k, languages, generator, since, until (the last two may be left out);
+outputs: the question box, the chat, the passages panel and the answer as JSON.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from rag.conversation import standalone_query
 from rag.errors import RagError
 from rag.generation import EXTRACTIVE, available, check_spec
 from rag.guards import BodyLimit, housekeeping
-from rag.query import MAX_HISTORY, validate_question
+from rag.query import MAX_HISTORY, date_range, validate_question
 from rag.records import Answer
 from rag.retrieval import Retriever, get_retriever
 from rag.settings import Settings
+from rag.timeline import timeline
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +116,12 @@ def respond(
     k: float | None,
     languages: list[str] | None,
     generator: str | None,
+    since: str | None = None,
+    until: str | None = None,
 ) -> Iterator[tuple[str, list[dict], str | None, dict | None]]:
     """One turn: yields (textbox value, chat, side panel or None to keep it,
-    the answer as a dict or None)."""
+    the answer as a dict or None). `since` / `until` ("" or None: no bound)
+    answer only from articles dated then."""
     chat = [m for m in (chat if isinstance(chat, list) else []) if isinstance(m, dict)]
     # The page keeps the last MAX_CHAT_MESSAGES (the oldest turns scroll
     # away): every turn sends the whole chat back, so its work stays bounded.
@@ -130,6 +136,7 @@ def respond(
             raise RagError(error)
         if generator:
             check_spec(generator)
+        dates = _dates(since, until)
     except RagError as exc:
         if message and message.strip():
             chat.append({"role": "user", "content": render.esc(message.strip()[:500])})
@@ -165,6 +172,7 @@ def respond(
             history,
             generator=generator or None,
             settings=settings,
+            **dates,
         ):
             if isinstance(part, Answer):
                 if note is not None and part.rewritten_by not in (None, "extractive"):
@@ -182,6 +190,43 @@ def respond(
     except RagError as exc:
         chat[-1] = {"role": "assistant", "content": render.notice_html(str(exc))}
         yield "", chat, None, None
+
+
+def _dates(since: str | None, until: str | None) -> dict[str, str | None]:
+    """The app's date fields as `answer()`'s arguments (blank: no bound);
+    a malformed date is a UsageError with the message to show."""
+    dates = {
+        "since": (since or "").strip() or None,
+        "until": (until or "").strip() or None,
+    }
+    date_range(**dates)
+    return dates
+
+
+def timeline_panel(
+    settings: Settings,
+    retriever: Retriever | None,
+    payload: dict | None,
+    languages: list[str] | None,
+    since: str | None,
+    until: str | None,
+) -> str:
+    """The Timeline panel for the last answer: its search query's dated
+    passages on a time axis (see `rag.timeline`)."""
+    if retriever is None or not isinstance(payload, dict) or not payload.get("search_query"):
+        return render.timeline_html(())
+    query = str(payload["search_query"])
+    try:
+        dates = _dates(since, until)
+        items = timeline(
+            query,
+            languages=list(languages) if languages else None,
+            settings=settings,
+            **dates,
+        )
+    except RagError as exc:
+        return render.notice_html(str(exc))
+    return render.timeline_html(items, query)
 
 
 def _payload(answer: Answer) -> dict[str, Any]:
@@ -203,9 +248,9 @@ def build_demo(settings: Settings | None = None):
     choices = [(f"{render.language_name(code)} ({code})", code) for code in languages]
     generators = available(settings)
 
-    def turn(message, chat, k, langs, generator):
+    def turn(message, chat, k, langs, generator, since="", until=""):
         for text, new_chat, panel, payload in respond(
-            settings, retriever, error, message, chat, k, langs, generator
+            settings, retriever, error, message, chat, k, langs, generator, since, until
         ):
             yield (
                 text,
@@ -262,22 +307,43 @@ def build_demo(settings: Settings | None = None):
                         "checked against its source)",
                         visible=len(generators) > 1,
                     )
+                    with gr.Row():
+                        since = gr.Textbox(
+                            label="Articles dated from",
+                            placeholder="YYYY, YYYY-MM or YYYY-MM-DD",
+                            elem_id="since",
+                        )
+                        until = gr.Textbox(
+                            label="until (inclusive)",
+                            placeholder="e.g. 2020-12",
+                            elem_id="until",
+                        )
                 clear = gr.Button("New conversation", variant="secondary")
-            with gr.Column(scale=2):
-                gr.Markdown("### Retrieved passages")
-                panel = gr.HTML(render.passages_html(()), elem_id="passages")
+            with gr.Column(scale=2), gr.Tabs():
+                with gr.Tab("Retrieved passages", id="passages-tab"):
+                    panel = gr.HTML(render.passages_html(()), elem_id="passages")
+                with gr.Tab("Timeline", id="timeline-tab"):
+                    dated = gr.HTML(render.timeline_html(()), elem_id="timeline")
         last_answer = gr.JSON(visible=False, label="Answer")
         question.submit(
             turn,
-            [question, chatbot, k, langs, generator],
+            [question, chatbot, k, langs, generator, since, until],
             [question, chatbot, panel, last_answer],
             api_name="ask",
             concurrency_limit=settings.app_concurrency,
+        ).then(
+            lambda payload, langs, since, until: timeline_panel(
+                settings, retriever, payload, langs, since, until
+            ),
+            [last_answer, langs, since, until],
+            [dated],
+            api_visibility="private",
+            concurrency_limit=settings.app_concurrency,
         )
         clear.click(
-            lambda: ([], render.passages_html(()), None),
+            lambda: ([], render.passages_html(()), None, render.timeline_html(())),
             None,
-            [chatbot, panel, last_answer],
+            [chatbot, panel, last_answer, dated],
             api_visibility="private",
         )
     demo.queue(max_size=settings.app_queue, default_concurrency_limit=settings.app_concurrency)

@@ -151,7 +151,8 @@ def test_a_model_answer_shows_what_is_happening_until_text_arrives(monkeypatch):
     from rag import webapp
     from rag.settings import Settings
 
-    def fake_stream(question, k, languages, history, generator=None, settings=None):
+    def fake_stream(question, k, languages, history, generator=None, settings=None, **dates):
+        assert dates == {"since": None, "until": None}
         yield "Checked claim [1]."
 
     monkeypatch.setattr(webapp, "stream_answer", fake_stream)
@@ -164,6 +165,14 @@ def test_a_model_answer_shows_what_is_happening_until_text_arrives(monkeypatch):
     assert 'class="pending"' in model[0] and "openai:some-model is writing" in model[0]
     assert "Checked claim" in model[-1]
     assert shown("extractive")[0] == ""  # 30 ms: nothing to explain
+
+
+def test_a_malformed_date_in_the_app_is_a_notice_not_an_error():
+    from rag import webapp
+    from rag.settings import Settings
+
+    turns = list(webapp.respond(Settings(), None, None, "Why?", [], 5, None, None, "Sept", ""))
+    assert "YYYY" in turns[-1][1][-1]["content"] and 'class="notice"' in turns[-1][1][-1]["content"]
 
 
 def test_a_warned_answer_shows_the_warning_apart_and_a_generated_one_is_not_called_quoted():

@@ -118,7 +118,14 @@ def test_build_holds_version_meta_summary_and_question_dicts() -> None:
     [q] = report["questions"]
     assert q["id"] == "q1"
     assert list(q["retrieved"]) == [
-        {"chunk_id": "c1", "doc_id": "a", "language": "en", "relevant": True}
+        {
+            "chunk_id": "c1",
+            "doc_id": "a",
+            "language": "en",
+            "relevant": True,
+            "date": None,
+            "source": "",
+        }
     ]
     assert json.loads(json.dumps(report))["questions"][0]["scores"] == {"key_fact": 1.0}
 

@@ -118,8 +118,8 @@ def test_run_scores_each_question_from_fake_callables(monkeypatch: pytest.Monkey
     cited = _citation(1, "a", "Police detained 774 people.")
     hits = (_hit("c1", "a", "Police detained 774 people."), _hit("c2", "x"))
 
-    def answer_fn(question: str) -> Answer:
-        assert question == q.question
+    def answer_fn(question: TestQuestion) -> Answer:
+        assert question == q
         now[0] += 0.25  # the answer takes 250 ms on the fake clock
         return _answer(
             "Police detained 774 people [1].",
@@ -145,7 +145,7 @@ def test_run_scores_each_question_from_fake_callables(monkeypatch: pytest.Monkey
     )
     assert detected == ["Police detained 774 people."]  # markers stripped before detection
     assert [r.relevant for r in result.retrieved] == [False, True, False]
-    assert result.retrieved[1] == Retrieved("c1", "a", "en", True)
+    assert result.retrieved[1] == Retrieved("c1", "a", "en", True, None, "a")
     assert result.timings_ms == pytest.approx(
         {"embed": 2.0, "retrieve": 3.0, "generate": 5.0, "total": 250.0}
     )
@@ -156,6 +156,8 @@ def test_run_scores_each_question_from_fake_callables(monkeypatch: pytest.Monkey
             "chunk_id": "a-c",
             "sentence": "Police detained 774 people.",
             "passage": "Police detained 774 people.",
+            "date": None,
+            "source": "a",
         },
     )
     assert result.contexts == ("Police detained 774 people.", "passage c2")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,31 @@ def test_gold_passages_are_read(tmp_path: Path) -> None:
 def test_non_string_reference_names_line(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r":1: field 'reference' must be a string"):
         load_testset(write(tmp_path, row(reference=["not", "text"])))
+
+
+def test_dates_and_period_are_read_and_checked(tmp_path: Path):
+    path = tmp_path / "t.jsonl"
+    row = {"id": "q", "question": "?", "language": "en", "gold_ids": ["a"]}
+    path.write_text(
+        json.dumps({**row, "since": "2020-09", "until": "2020"})
+        + "\n"
+        + json.dumps({**row, "id": "r", "period": ["2023", None]})
+        + "\n"
+    )
+    q, r = load_testset(path)
+    assert (q.since, q.until, q.period) == ("2020-09", "2020", None)
+    assert q.dates("2019", None) == {"since": "2020-09", "until": "2020"}  # its own win
+    assert r.dates("2019", None) == {"since": "2019", "until": None}
+    assert q.expected_range() == ("2020-09", "2021")
+    assert r.expected_range() == ("2023", "\uffff")  # named, not filtered
+    assert r.expected_range(since="2021") == ("2021", "\uffff")  # the filter wins
+    for bad, words in [
+        ({"since": "Sept 2020"}, "YYYY"),
+        ({"since": 2020}, "date string"),
+        ({"period": ["2020"]}, "[since, until]"),
+        ({"period": [None, None]}, "[since, until]"),
+        ({"since": "2021", "until": "2020"}, "empty"),
+    ]:
+        path.write_text(json.dumps({**row, **bad}) + "\n")
+        with pytest.raises(UsageError, match=re.escape(words)):
+            load_testset(path)
