@@ -91,6 +91,7 @@ def _items(view, files) -> Iterator[NewArticle]:
                 [passage_text(article.title, c.text) for c in stored.chunks], article.language
             ),
             origin=Origin(f.file, f.size, f.mtime_ns, f.raw_hash),
+            signature=stored.signature,
         )
 
 

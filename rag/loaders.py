@@ -204,7 +204,7 @@ def _read_jsonl(path: Path, text: str) -> tuple[list[Document], list[Skipped]]:
         ):
             skipped.append(_skip(where, 'has no "text" string'))
             continue
-        fields = {k: obj.get(k) for k in ("title", "date", "lang", "url")}
+        fields = {k: obj.get(k) for k in ("title", "date", "lang", "url", "outlet")}
         bad = [k for k, v in fields.items() if v is not None and not isinstance(v, str)]
         if bad:
             skipped.append(_skip(where, f"field {bad[0]!r} must be a string"))
@@ -229,6 +229,7 @@ def _read_jsonl(path: Path, text: str) -> tuple[list[Document], list[Skipped]]:
                 date=fields["date"],
                 language=fields["lang"],
                 url=fields["url"],
+                outlet=fields["outlet"],
             )
         )
     return docs, skipped

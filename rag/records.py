@@ -19,11 +19,19 @@ class Document:
     date: str | None = None
     language: str | None = None
     url: str | None = None
+    outlet: str | None = None  # who published it (a feed's or a page's site name)
 
 
 @dataclass(frozen=True)
 class Article:
-    """A cleaned article: `text` is what chunk and citation offsets index into."""
+    """A cleaned article: `text` is what chunk and citation offsets index into.
+
+    `date` is its publication date, YYYY-MM-DD, YYYY-MM or YYYY as precisely
+    as known (`rag.dates`), and `date_evidence` the words that gave it
+    ("metadata" when the file or feed said so). `outlet` is who published
+    it, when known. `copy_of` names the story it is a wire copy or
+    near-copy of (`rag.copies`: the id of the first article of its group),
+    None when it is not one."""
 
     id: str
     title: str
@@ -31,6 +39,29 @@ class Article:
     language: str
     date: str | None
     source: str
+    url: str | None = None
+    date_evidence: str | None = None
+    outlet: str | None = None
+    copy_of: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def story(self) -> str:
+        """Its copy group: the article it copies, else its own id."""
+        return self.copy_of or self.id
+
+
+@dataclass(frozen=True)
+class Source:
+    """Another article that carries the same story or states the same thing."""
+
+    doc_id: str
+    title: str
+    language: str
+    date: str | None = None
+    outlet: str | None = None
     url: str | None = None
 
     def to_dict(self) -> dict:
@@ -83,6 +114,13 @@ class Citation:
     end: int
     passage: str
     chunk_id: str
+    outlet: str | None = None
+    url: str | None = None
+    # Another story that states what citation `corroborates` quotes ("also
+    # reported by"), or gives other numbers for it (`contradicts`):
+    # `rag.corroborate`.
+    corroborates: int | None = None
+    contradicts: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -110,6 +148,11 @@ class Hit:
     lexical_score: float = 0.0
     dense_rank: int | None = None
     lexical_rank: int | None = None
+    url: str | None = None
+    outlet: str | None = None
+    # Wire copies and near-copies of this passage's article (`rag.copies`):
+    # shown once, here, as "also in: N sources".
+    also_in: tuple[Source, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -46,6 +46,8 @@ def raw_hash(doc: Document) -> str:
     True
     """
     fields = [doc.id, doc.text, doc.title, doc.date, doc.language, doc.url]
+    if doc.outlet is not None:  # hashes of documents without one stay as they were
+        fields.append(doc.outlet)
     return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode()).hexdigest()[:32]
 
 

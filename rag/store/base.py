@@ -17,6 +17,7 @@ knows which: retrieval reads a `View`, ingest writes through a `Writer`, and
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -35,6 +36,14 @@ class ArticleInfo(NamedTuple):
     title: str
     language: str
     date: str | None
+    url: str | None = None
+    outlet: str | None = None
+    copy_of: str | None = None
+
+    @property
+    def story(self) -> str:
+        """Its copy group: the article it copies, else its own id."""
+        return self.copy_of or self.id
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,7 @@ class NewArticle:
     tokens: tuple[tuple[str, ...], ...] = ()  # per chunk; () when postings come from a merge
     lengths: tuple[int, ...] = ()  # per chunk, tokens; from `tokens` when empty
     origin: Origin = field(default_factory=Origin)
+    signature: bytes = b""  # `rag.copies.signature` of its text (b"": none)
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,7 @@ class StoredVectors:
     chunk_vectors: np.ndarray
     sentences: tuple[Sentence, ...]
     sentence_vectors: np.ndarray
+    signature: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -165,6 +176,30 @@ class View(Protocol):
     def article_files(self) -> Iterator[IndexedFile]: ...
 
     def article_languages(self) -> dict[str, int]: ...
+
+    def signatures(self) -> Iterator[tuple[str, str, bytes, str | None]]:
+        """(id, language, copy signature, copy_of) of every live article
+        that has a signature: what ingest groups new articles against."""
+
+    def copies(self) -> dict[str, tuple[ArticleInfo, ...]]:
+        """Every story with more than one live article: its key (the id of
+        its first article, `Article.copy_of`) and its live articles. The
+        view works it out once and keeps it."""
+
+
+def article_meta(article: Article) -> str:
+    """What an article has beyond the columns every backend stores (date
+    evidence, outlet), as the JSON text both backends keep."""
+    meta = {"date_evidence": article.date_evidence, "outlet": article.outlet}
+    return json.dumps({k: v for k, v in meta.items() if v is not None}, ensure_ascii=False)
+
+
+def read_article_meta(text: str) -> dict[str, str]:
+    """`article_meta` read back; a ValueError when it is not what it wrote."""
+    meta = json.loads(text or "{}")
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise ValueError("malformed article meta")
+    return meta
 
 
 class Writer(Protocol):

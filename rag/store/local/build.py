@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.store.base import NewArticle
+from rag.store.base import NewArticle, article_meta
 from rag.store.files import describe, fsync_dir, fsync_tree
 from rag.store.local import dense
 from rag.store.local.schema import DDL, SEGMENT_FORMAT, SEGMENT_VERSION
@@ -70,7 +70,7 @@ class SegmentBuilder:
         row = self.n_articles
         o = item.origin
         self.db.execute(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 row,
                 a.id,
@@ -88,6 +88,9 @@ class SegmentBuilder:
                 self.n_chunks + n_chunks,
                 self.n_sentences,
                 self.n_sentences + n_sentences,
+                article_meta(a),
+                a.copy_of,
+                item.signature or None,
             ),
         )
         self.db.executemany(

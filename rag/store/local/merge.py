@@ -131,6 +131,7 @@ def merge_into(
                         origin=Origin(
                             stored.file, stored.file_size, stored.file_mtime_ns, stored.raw_hash
                         ),
+                        signature=stored.signature,
                     )
                 )
                 if progress:

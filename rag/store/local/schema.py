@@ -24,6 +24,7 @@ are each one contiguous range of rows.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -32,7 +33,10 @@ from rag.records import Article, Chunk, Sentence
 from rag.store.base import ArticleInfo
 
 SEGMENT_FORMAT = "rag-segment"
-SEGMENT_VERSION = 1
+# 2 added the articles' meta (date evidence, outlet), copy_of and signature;
+# version 1 segments are still read (as articles without them).
+SEGMENT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 DDL = """
 CREATE TABLE articles (
@@ -51,8 +55,12 @@ CREATE TABLE articles (
     chunk_start INTEGER NOT NULL,
     chunk_end INTEGER NOT NULL,
     sentence_start INTEGER NOT NULL,
-    sentence_end INTEGER NOT NULL
+    sentence_end INTEGER NOT NULL,
+    meta TEXT NOT NULL DEFAULT '{}',
+    copy_of TEXT,
+    signature BLOB
 ) STRICT;
+CREATE INDEX articles_copy_of ON articles (copy_of) WHERE copy_of IS NOT NULL;
 CREATE TABLE chunks (
     row INTEGER PRIMARY KEY,
     id TEXT NOT NULL,
@@ -75,10 +83,23 @@ CREATE TABLE terms (
 ) STRICT, WITHOUT ROWID;
 """
 
-ARTICLE_COLUMNS = (
+_BASE_COLUMNS = (
     "row, id, title, text, language, date, source, url, file, file_size, file_mtime_ns, "
     "raw_hash, chunk_start, chunk_end, sentence_start, sentence_end"
 )
+ARTICLE_COLUMNS = f"{_BASE_COLUMNS}, meta, copy_of, signature"
+INFO_COLUMNS = "row, id, title, language, date, url, json_extract(meta, '$.outlet'), copy_of"
+
+
+def article_columns(version: int) -> str:
+    """What to SELECT for a `StoredArticle` from a segment of `version`."""
+    return ARTICLE_COLUMNS if version >= 2 else f"{_BASE_COLUMNS}, '{{}}', NULL, NULL"
+
+
+def info_columns(version: int) -> str:
+    """What to SELECT for an `ArticleInfo` from a segment of `version`."""
+    return INFO_COLUMNS if version >= 2 else "row, id, title, language, date, url, NULL, NULL"
+
 
 REBUILD = "Run `rag ingest --rebuild` to rebuild it from the articles."
 
@@ -97,9 +118,13 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
 
 def info_from_row(values: tuple, where: Path) -> ArticleInfo:
     try:
-        row, id_, title, language, date = values
+        row, id_, title, language, date, url, outlet, copy_of = values
         _check_types(
-            (row, int), (id_, str), (title, str), (language, str), (date, (str, type(None)))
+            (row, int),
+            (id_, str),
+            (title, str),
+            (language, str),
+            *((v, (str, type(None))) for v in (date, url, outlet, copy_of)),
         )
         if not language:
             raise ValueError
@@ -107,7 +132,7 @@ def info_from_row(values: tuple, where: Path) -> ArticleInfo:
         raise IndexInvalidError(
             f"{where}: an article row is malformed ({_short(values)}). {REBUILD}"
         ) from None
-    return ArticleInfo(row, id_, title, language, date)
+    return ArticleInfo(row, id_, title, language, date, url, outlet, copy_of)
 
 
 class StoredArticle:
@@ -122,6 +147,7 @@ class StoredArticle:
         "raw_hash",
         "chunks",
         "sentences",
+        "signature",
     )
 
     def __init__(self, values: tuple, where: Path) -> None:
@@ -143,6 +169,9 @@ class StoredArticle:
                 c1,
                 s0,
                 s1,
+                meta,
+                copy_of,
+                signature,
             ) = values
             _check_types(
                 (row, int),
@@ -161,17 +190,33 @@ class StoredArticle:
                 (c1, int),
                 (s0, int),
                 (s1, int),
+                (meta, str),
+                (copy_of, (str, type(None))),
+                (signature, (bytes, type(None))),
             )
+            meta = json.loads(meta)
+            if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+                raise ValueError
             if not language or not 0 <= c0 <= c1 or not 0 <= s0 <= s1:
                 raise ValueError
-        except (TypeError, ValueError):
+        except (TypeError, ValueError):  # json.JSONDecodeError is a ValueError
             raise IndexInvalidError(
                 f"{where}: an article row is malformed ({_short(values)}). {REBUILD}"
             ) from None
         self.row = row
         self.article = Article(
-            id=id_, title=title, text=text, language=language, date=date, source=source, url=url
+            id=id_,
+            title=title,
+            text=text,
+            language=language,
+            date=date,
+            source=source,
+            url=url,
+            date_evidence=meta.get("date_evidence"),
+            outlet=meta.get("outlet"),
+            copy_of=copy_of,
         )
+        self.signature = signature or b""
         self.file, self.file_size, self.file_mtime_ns, self.raw_hash = file, size, mtime, raw_hash
         self.chunks = (c0, c1)
         self.sentences = (s0, s1)

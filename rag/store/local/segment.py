@@ -26,14 +26,15 @@ from rag.store.files import HASH, file_hash, temporary
 from rag.store.local import dense
 from rag.store.local.commit import DELETED_NAME
 from rag.store.local.schema import (
-    ARTICLE_COLUMNS,
+    READABLE_VERSIONS,
     REBUILD,
     SEGMENT_FORMAT,
-    SEGMENT_VERSION,
     ArticleInfo,
     StoredArticle,
+    article_columns,
     chunk_from_row,
     connect_readonly,
+    info_columns,
     info_from_row,
     sentence_from_row,
 )
@@ -72,7 +73,7 @@ def read_meta(path: Path) -> dict:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IndexInvalidError(f"{where} is unreadable ({exc}). {REBUILD}") from None
     try:
-        if meta["format"] != SEGMENT_FORMAT or meta["version"] != SEGMENT_VERSION:
+        if meta["format"] != SEGMENT_FORMAT or meta["version"] not in READABLE_VERSIONS:
             raise ValueError
         counts = meta["counts"]
         for key in ("articles", "chunks", "sentences"):
@@ -112,6 +113,7 @@ class Segment:
         self.path = path
         self.meta = meta if meta is not None else read_meta(path)
         self.name: str = self.meta["name"]
+        self.version: int = self.meta["version"]
         counts = self.meta["counts"]
         self.n_articles: int = counts["articles"]
         self.n_chunks: int = counts["chunks"]
@@ -340,7 +342,9 @@ class Segment:
         return out
 
     def article(self, row: int) -> StoredArticle:
-        found = self._query(f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE row = ?", (int(row),))
+        found = self._query(
+            f"SELECT {article_columns(self.version)} FROM articles WHERE row = ?", (int(row),)
+        )
         if not found:
             raise IndexInvalidError(
                 f"{self.path / 'records.sqlite'} lacks article row {row}. {REBUILD}"
@@ -350,7 +354,7 @@ class Segment:
     def article_infos(self, rows: list[int]) -> dict[int, ArticleInfo]:
         """Id, title, language and date of these article rows (no text)."""
         return self._rows_by_id(
-            "SELECT row, id, title, language, date FROM articles", rows, info_from_row, "article"
+            f"SELECT {info_columns(self.version)} FROM articles", rows, info_from_row, "article"
         )
 
     def _rows_by_id(self, select: str, rows: list[int], convert, what: str) -> dict:
@@ -382,7 +386,7 @@ class Segment:
         extra = () if language is None else (language,)
         while True:
             rows = self._query(
-                f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE row > ? {condition} "
+                f"SELECT {article_columns(self.version)} FROM articles WHERE row > ? {condition} "
                 f"ORDER BY row LIMIT ?",
                 (after, *extra, batch),
             )
@@ -414,6 +418,26 @@ class Segment:
         out = np.empty(len(rows), dtype=object)
         out[:] = [d if isinstance(d, str) else "" for _, d in rows]
         return out
+
+    def signatures(self) -> list[tuple[int, str, str, bytes, str | None]]:
+        """(row, id, language, signature, copy_of) of every article with a
+        copy signature."""
+        if self.version < 2:
+            return []
+        return self._query(
+            "SELECT row, id, language, signature, copy_of FROM articles "
+            "WHERE signature IS NOT NULL ORDER BY row"
+        )
+
+    def copy_infos(self) -> list[ArticleInfo]:
+        """What a hit shows of every article that is a copy of another."""
+        if self.version < 2:
+            return []
+        where = self.path / "records.sqlite"
+        rows = self._query(
+            f"SELECT {info_columns(self.version)} FROM articles WHERE copy_of IS NOT NULL"
+        )
+        return [info_from_row(r, where) for r in rows]
 
     def article_languages(self) -> list[tuple[int, str]]:
         """(row, language) of every article."""

@@ -91,6 +91,7 @@ class Snapshot:
         self._info_cache: dict[tuple[int, int], ArticleInfo] = {}
         self._article_dates: dict[int, np.ndarray] = {}
         self._date_cache: dict[tuple, np.ndarray] = {}
+        self._copies: dict[str, tuple[ArticleInfo, ...]] | None = None
 
     # ------------------------------------------------------------ opening
 
@@ -420,6 +421,36 @@ class Snapshot:
                 if not _contains(deleted, row):
                     yield IndexedFile(doc_id, file, size, mtime, hashed)
 
+    def signatures(self) -> Iterator[tuple[str, str, bytes, str | None]]:
+        """(id, language, copy signature, copy_of) of every live article that
+        has a signature (articles of version 1 segments have none)."""
+        for s, segment in enumerate(self.segments):
+            deleted = self.deleted[s]
+            for row, doc_id, language, signature, copy_of in segment.signatures():
+                if not _contains(deleted, row):
+                    yield doc_id, language, signature, copy_of
+
+    def copies(self) -> dict[str, tuple[ArticleInfo, ...]]:
+        """Every story with more than one live article: {key: its articles,
+        the key's own first when it is live}. Worked out once per snapshot
+        from the few rows that are copies."""
+        if self._copies is not None:
+            return self._copies
+        members: dict[str, list[ArticleInfo]] = {}
+        for s, segment in enumerate(self.segments):
+            deleted = self.deleted[s]
+            for info in segment.copy_infos():
+                if not _contains(deleted, info.row):
+                    members.setdefault(info.copy_of or "", []).append(info)
+        groups: dict[str, tuple[ArticleInfo, ...]] = {}
+        for key, found in members.items():
+            where = self.find_article(key)
+            first = [self._infos(where[0], [where[1]])[where[1]]] if where else []
+            if len(first) + len(found) > 1:
+                groups[key] = tuple(first + found)
+        self._copies = groups
+        return groups
+
     def stored(self, doc_id: str) -> StoredVectors | None:
         """A live article with its passages, sentences and their vectors."""
         found = self.stored_article(doc_id)
@@ -436,6 +467,7 @@ class Snapshot:
             np.array(segment.read_vectors(c0, c1)),
             tuple(sentences),
             np.array(sentence_vectors),
+            stored.signature,
         )
 
     def live_mask(self, s: int) -> np.ndarray | None:

@@ -40,7 +40,7 @@ from rag.errors import (
 
 ALIVE = 2**62
 FORMAT = "rag-milvus"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: articles gained meta, copy_of and signature
 TEXT_PART = 16_000  # characters: 64 KB of UTF-8 at worst (Milvus VARCHAR max 65,535 bytes)
 MAX_TEXT_BYTES = 65_535
 ID_BYTES = 512
@@ -215,8 +215,9 @@ def create(client, address: Address, epoch: int, dim: int) -> None:
         s.add_field(name, DataType.VARCHAR, max_length=MAX_TEXT_BYTES)
     for name in ("language", "date"):
         s.add_field(name, DataType.VARCHAR, max_length=64)
-    for name in ("source", "url", "file", "raw_hash"):
+    for name in ("source", "url", "file", "raw_hash", "meta", "signature"):
         s.add_field(name, DataType.VARCHAR, max_length=4096)
+    s.add_field("copy_of", DataType.VARCHAR, max_length=ID_BYTES)
     for name in ("size", "mtime_ns", "chunks", "sentences"):
         s.add_field(name, DataType.INT64)
     p = client.prepare_index_params()

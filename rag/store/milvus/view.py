@@ -8,6 +8,7 @@ weights, what a hit shows) are fetched once per question and cached.
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -18,7 +19,13 @@ import numpy as np
 
 from rag.errors import IndexInvalidError
 from rag.records import Article, Chunk, Sentence
-from rag.store.base import ArticleInfo, IndexedFile, IndexInfo, StoredVectors
+from rag.store.base import (
+    ArticleInfo,
+    IndexedFile,
+    IndexInfo,
+    StoredVectors,
+    read_article_meta,
+)
 from rag.store.milvus import schema
 from rag.store.milvus.schema import PAGE, Address, literal, visible
 from rag.store.milvus.sparse import exact_score, norm, query_vector, term_id
@@ -55,6 +62,8 @@ class MilvusView:
         self._where = visible(self.generation)
         self._rows: dict[int, dict] = {}
         self._sentences: dict[str, tuple] = {}  # doc id -> (article, sentences, vectors)
+        self._infos: dict[str, ArticleInfo] = {}  # doc id -> what a hit shows of it
+        self._copies: dict[str, tuple[ArticleInfo, ...]] | None = None
         self._lock = threading.Lock()
 
     def name(self, suffix: str) -> str:
@@ -205,22 +214,78 @@ class MilvusView:
 
     def chunks_of(self, ids: Sequence[int]) -> list[tuple[Chunk, ArticleInfo]]:
         out = []
-        for row in self._fetch(list(ids)):
+        rows = self._fetch(list(ids))
+        infos = self._article_infos({row["doc_id"] for row in rows})
+        for row in rows:
             text = row["text"]
             if len(text) != row["end"] - row["start"]:  # too long to keep: cut from the article
                 article = self.article(row["doc_id"])
                 text = article.text[row["start"] : row["end"]] if article else text
             chunk = Chunk(row["chunk_id"], row["doc_id"], row["start"], row["end"], text)
-            info = ArticleInfo(0, row["doc_id"], row["title"], row["language"], row["date"] or None)
-            out.append((chunk, info))
+            out.append((chunk, infos[row["doc_id"]]))
         return out
+
+    def _article_infos(self, doc_ids: set[str]) -> dict[str, ArticleInfo]:
+        """What a hit shows of these live articles (one query for those not
+        seen before in this view)."""
+        missing = sorted(d for d in doc_ids if d not in self._infos)
+        if missing:
+            rows = self.client.query(
+                self.name("articles"),
+                filter=f"part == 0 and doc_id in {schema.quoted(missing)} and {self._where}",
+                output_fields=_INFO_FIELDS,
+                **STRONG,
+            )
+            with self._lock:
+                if len(self._infos) > 50_000:
+                    self._infos.clear()
+                self._infos.update({r["doc_id"]: _info(r, self.location) for r in rows})
+        lost = [d for d in doc_ids if d not in self._infos]
+        if lost:
+            raise IndexInvalidError(f"{self.location}: passages of article {lost[0]!r} lack it")
+        return {d: self._infos[d] for d in doc_ids}
+
+    def signatures(self) -> Iterator[tuple[str, str, bytes, str | None]]:
+        fields = ["doc_id", "language", "signature", "copy_of"]
+        for r in self._iterate("articles", 'part == 0 and signature != ""', fields):
+            yield r["doc_id"], r["language"], base64.b64decode(r["signature"]), r["copy_of"] or None
+
+    def copies(self) -> dict[str, tuple[ArticleInfo, ...]]:
+        if self._copies is not None:
+            return self._copies
+        members: dict[str, list[ArticleInfo]] = {}
+        for r in self._iterate("articles", 'part == 0 and copy_of != ""', _INFO_FIELDS):
+            members.setdefault(r["copy_of"], []).append(_info(r, self.location))
+        keys = self._article_infos_if_live(set(members))
+        groups = {
+            key: tuple(([keys[key]] if key in keys else []) + found)
+            for key, found in members.items()
+            if len(found) + (key in keys) > 1
+        }
+        self._copies = groups
+        return groups
+
+    def _article_infos_if_live(self, doc_ids: set[str]) -> dict[str, ArticleInfo]:
+        found: dict[str, ArticleInfo] = {}
+        ids = sorted(doc_ids)
+        for i in range(0, len(ids), 500):
+            rows = self.client.query(
+                self.name("articles"),
+                filter=f"part == 0 and doc_id in {schema.quoted(ids[i : i + 500])} "
+                f"and {self._where}",
+                output_fields=_INFO_FIELDS,
+                **STRONG,
+            )
+            found.update({r["doc_id"]: _info(r, self.location) for r in rows})
+        return found
 
     def _article_rows(self, doc_id: str) -> list[dict]:
         rows = self.client.query(
             self.name("articles"),
             filter=f"doc_id == {literal(doc_id)} and {self._where}",
             output_fields=["doc_id", "part", "parts", "title", "text", "language", "date",
-                           "source", "url", "file", "size", "mtime_ns", "raw_hash"],
+                           "source", "url", "file", "size", "mtime_ns", "raw_hash", "meta",
+                           "copy_of", "signature"],
             **STRONG,
         )  # fmt: skip
         return sorted(rows, key=lambda r: r["part"])
@@ -274,11 +339,24 @@ class MilvusView:
         vectors = np.array([r["vector"] for r in rows], dtype=np.float32).reshape(
             len(rows), int(self.meta["dim"])
         )
-        return StoredVectors(article, chunks, vectors, sentences, np.array(sentence_vectors))
+        signature = self._signature(doc_id)
+        return StoredVectors(
+            article, chunks, vectors, sentences, np.array(sentence_vectors), signature
+        )
+
+    def _signature(self, doc_id: str) -> bytes:
+        rows = self.client.query(
+            self.name("articles"),
+            filter=f"part == 0 and doc_id == {literal(doc_id)} and {self._where}",
+            output_fields=["signature"],
+            **STRONG,
+        )
+        return base64.b64decode(rows[0]["signature"]) if rows else b""
 
     def articles(self) -> Iterator[Article]:
         """Every live article (parts put together)."""
-        fields = ["doc_id", "part", "parts", "title", "text", "language", "date", "source", "url"]
+        fields = ["doc_id", "part", "parts", "title", "text", "language", "date", "source", "url",
+                  "meta", "copy_of"]  # fmt: skip
         parts: dict[str, list[dict]] = {}
         for row in self._iterate("articles", "", fields):
             group = parts.setdefault(row["doc_id"], [])
@@ -350,10 +428,34 @@ def _passage(row: dict) -> dict:
     return row
 
 
+_INFO_FIELDS = ["doc_id", "title", "language", "date", "url", "meta", "copy_of"]
+
+
+def _meta(row: dict, where: str) -> dict[str, str]:
+    try:
+        return read_article_meta(row.get("meta") or "")
+    except ValueError:
+        raise IndexInvalidError(f"{where}: article {row['doc_id']!r} has malformed meta") from None
+
+
+def _info(row: dict, where: str) -> ArticleInfo:
+    return ArticleInfo(
+        0,
+        row["doc_id"],
+        row["title"],
+        row["language"],
+        row["date"] or None,
+        row["url"] or None,
+        _meta(row, where).get("outlet"),
+        row["copy_of"] or None,
+    )
+
+
 def _article(rows: list[dict], where: str) -> Article:
     first = rows[0]
     if len(rows) != first["parts"] or [r["part"] for r in rows] != list(range(len(rows))):
         raise IndexInvalidError(f"{where}: article {first['doc_id']!r} lacks parts of its text")
+    meta = _meta(first, where)
     return Article(
         id=first["doc_id"],
         title=first["title"],
@@ -362,4 +464,7 @@ def _article(rows: list[dict], where: str) -> Article:
         date=first["date"] or None,
         source=first["source"],
         url=first["url"] or None,
+        date_evidence=meta.get("date_evidence"),
+        outlet=meta.get("outlet"),
+        copy_of=first.get("copy_of") or None,
     )

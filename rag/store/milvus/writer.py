@@ -18,6 +18,7 @@ collections beside the current one and switches the meta row to it.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import os
@@ -29,7 +30,7 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 
 from rag.errors import IndexBusyError, IndexInvalidError, IndexMissingError
-from rag.store.base import IndexInfo, NewArticle
+from rag.store.base import IndexInfo, NewArticle, article_meta
 from rag.store.milvus import schema
 from rag.store.milvus.schema import (
     ALIVE,
@@ -193,6 +194,9 @@ class MilvusWriter:
                         "mtime_ns": o.mtime_ns,
                         "chunks": len(item.chunks),
                         "sentences": len(item.sentences),
+                        "meta": _fit(article_meta(a), 4096),
+                        "copy_of": a.copy_of or "",
+                        "signature": base64.b64encode(item.signature).decode() if k == 0 else "",
                         "v": [0.0] * DUMMY_DIM,
                     }
                 )
