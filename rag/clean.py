@@ -1,4 +1,4 @@
-"""Cleaning raw article text into title, body and date.
+"""Cleaning raw article text into title and body.
 
 Pure: text in, `Cleaned` out. Removes what the seed articles really carry
 besides the story: photo captions and credits (`Bild:`, `Foto:`, `Photo:`,
@@ -11,7 +11,6 @@ becomes the title.
 
 from __future__ import annotations
 
-import datetime
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from dataclasses import dataclass
 class Cleaned:
     title: str | None
     text: str
-    date: str | None
 
 
 _DATE_MARKER = re.compile(r"^\s*date\s+(\d{4}-\d{2}(?:-\d{2})?)\b\s*", re.IGNORECASE)
@@ -39,6 +37,14 @@ _DROP_LINE = re.compile(
     r"^(?:source link|source:\s*read full article|read full article|read more|advertisement)\.?$",
     re.IGNORECASE,
 )
+# A line that only dates the article ("Publisert 27.06.2023 kl. 14:02",
+# "Updated: 14 September 2020"): rag.dates reads it, the body does without.
+_DATE_LINE = re.compile(
+    r"^(?=.*\d)(?:first published|published|posted|updated|last updated|publicerad|"
+    r"publicerat|uppdaterad|uppdaterat|publisert|oppdatert|sist oppdatert)\b"
+    r"[\w\s,.:/()–-]{0,50}[\d)]$",
+    re.IGNORECASE,
+)
 _CUT_FROM = re.compile(r"^(?:check also|related articles?|more from this section)$", re.IGNORECASE)
 _DONT_MISS = re.compile(r"^don[’']t miss\b", re.IGNORECASE)
 _TRAILING_BYLINE = re.compile(rf"\s*[—–]\s*{_AGENCY}\s*$")
@@ -46,51 +52,6 @@ _MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\((?:[^)]*)\)")
 _MD_HEADING = re.compile(r"^#{1,6}\s+")
 _TERMINAL = tuple('.!?…:;"”’»)')
-
-_MONTHS = {
-    # English, Swedish, Norwegian month names (and common abbreviations).
-    "january": 1,
-    "jan": 1,
-    "januari": 1,
-    "januar": 1,
-    "february": 2,
-    "feb": 2,
-    "februari": 2,
-    "februar": 2,
-    "march": 3,
-    "mar": 3,
-    "mars": 3,
-    "april": 4,
-    "apr": 4,
-    "may": 5,
-    "maj": 5,
-    "mai": 5,
-    "june": 6,
-    "jun": 6,
-    "juni": 6,
-    "july": 7,
-    "jul": 7,
-    "juli": 7,
-    "august": 8,
-    "aug": 8,
-    "augusti": 8,
-    "september": 9,
-    "sep": 9,
-    "sept": 9,
-    "october": 10,
-    "oct": 10,
-    "oktober": 10,
-    "okt": 10,
-    "november": 11,
-    "nov": 11,
-    "december": 12,
-    "dec": 12,
-    "desember": 12,
-    "des": 12,
-}
-_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_DATE_MDY = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}}),\s+((?:19|20)\d\d)\b", re.IGNORECASE)
-_DATE_DMY = re.compile(rf"\b(\d{{1,2}})\.?\s+({_MONTH})\.?\s+((?:19|20)\d\d)\b", re.IGNORECASE)
 
 
 def clean_article(raw: str, title: str | None = None) -> Cleaned:
@@ -102,13 +63,9 @@ def clean_article(raw: str, title: str | None = None) -> Cleaned:
     """
     text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
     text = text.lstrip("\ufeff")
-    date = None
-    marker = _DATE_MARKER.match(text)
+    marker = _DATE_MARKER.match(text)  # the date it gives is read by rag.dates
     if marker:
-        date = marker.group(1)
         text = text[marker.end() :]
-    if date is None:
-        date = find_date(text)
 
     paragraphs = _drop_boilerplate(_paragraphs(text))
     paragraphs = _dedupe(paragraphs)
@@ -120,26 +77,7 @@ def clean_article(raw: str, title: str | None = None) -> Cleaned:
     if paragraphs:
         paragraphs[-1] = _TRAILING_BYLINE.sub("", paragraphs[-1])
     body = "\n\n".join(p for p in paragraphs if p)
-    return Cleaned(title=title.strip() if title else None, text=body, date=date)
-
-
-def find_date(text: str) -> str | None:
-    """The first full calendar date written out in `text`, as YYYY-MM-DD.
-
-    >>> find_date("in Sochi, Russia September 14, 2020. — Reuters")
-    '2020-09-14'
-    """
-    found = []
-    for m in _DATE_MDY.finditer(text):
-        found.append((m.start(), int(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2))))
-    for m in _DATE_DMY.finditer(text):
-        found.append((m.start(), int(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1))))
-    for _, year, month, day in sorted(found):
-        try:
-            return datetime.date(year, month, day).isoformat()
-        except ValueError:
-            continue  # "February 31"
-    return None
+    return Cleaned(title=title.strip() if title else None, text=body)
 
 
 def fallback_title(text: str, limit: int = 90) -> str:
@@ -184,7 +122,12 @@ def _drop_boilerplate(paragraphs: list[str]) -> list[str]:
         if in_teasers and len(p) < 160 and not p.endswith(_TERMINAL):
             continue
         in_teasers = False
-        if _DROP_LINE.match(p) or _PHOTO_CREDIT.search(p) or _CAPTION_CREDIT.search(p):
+        if (
+            _DROP_LINE.match(p)
+            or _DATE_LINE.match(p)
+            or _PHOTO_CREDIT.search(p)
+            or _CAPTION_CREDIT.search(p)
+        ):
             continue
         kept.append(p)
     return kept
