@@ -56,11 +56,15 @@ def evaluate_testset(
     k = settings.k if k is None else k
     retriever = get_retriever(settings)
     snapshot = retriever.snapshot
-    chunk_ids, chunk_texts = [], []
-    for chunk_id, _, text in snapshot.iter_chunks():
+    chunk_ids, chunk_texts, chunk_docs = [], [], {}
+    for chunk_id, doc_id, text in snapshot.iter_chunks():
         chunk_ids.append(chunk_id)
         chunk_texts.append(text)
+        chunk_docs[chunk_id] = doc_id
     article_languages = {a.id: a.language for a in snapshot.articles()}
+    # a story and its wire copies are one source: counted once, and a copy
+    # of a gold article is as good as the article (rag.copies)
+    story_of = {info.id: key for key, infos in snapshot.copies().items() for info in infos}
     # Each question's key phrases against every passage, once: the labels
     # serve both the label check and the relevance of the ranking.
     phrase_matches = {}
@@ -75,7 +79,7 @@ def evaluate_testset(
 
     def relevant(q) -> tuple[frozenset[str], int]:
         ids = phrase_matches[q.id] | set(q.gold_passages)
-        return frozenset(ids), len(ids)
+        return frozenset(ids), scoring.distinct_relevant(ids, chunk_docs, story_of)
 
     def bar(items):
         from tqdm import tqdm
@@ -90,6 +94,7 @@ def evaluate_testset(
         ),
         rank_fn=lambda q: retriever.retrieve(q.question, depth, **q.dates(since, until)),
         expected_dates=lambda q: q.expected_range(since, until),
+        source_of=lambda doc_id: story_of.get(doc_id, doc_id),
         relevant_fn=relevant,
         article_languages=article_languages,
         detect=detect_language,

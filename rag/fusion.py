@@ -40,6 +40,7 @@ def diversify(
     k: int,
     max_cosine: float = 0.95,
     max_overlap: float = 0.5,
+    stories: Sequence[str] | None = None,
 ) -> list[int]:
     """The first `k` positions of `order` that are not near-copies of one
     already chosen.
@@ -48,9 +49,17 @@ def diversify(
     `order[i]`. A candidate is a near-copy when its cosine similarity to a
     chosen one is at least `max_cosine`, or when it shares more than
     `max_overlap` of the shorter span's characters with a chosen passage of
-    the same article (overlapping chunks). Returns positions into `order`.
+    the same article (overlapping chunks), or when `stories[i]` (its
+    article's copy group) is that of a chosen passage of another article:
+    a story is shown from one of its copies. Returns positions into `order`.
+
+    >>> v = np.eye(3)
+    >>> spans = [("a", 0, 9), ("b", 0, 9), ("c", 0, 9)]
+    >>> diversify([7, 8, 9], v, spans, 3, stories=["a", "a", "c"])
+    [0, 2]
     """
     chosen: list[int] = []
+    shown: dict[str, str] = {}  # story -> the article it is shown from
     for i in range(len(order)):
         if len(chosen) == k:
             break
@@ -58,6 +67,10 @@ def diversify(
             continue
         if any(_overlap(spans[i], spans[j]) > max_overlap for j in chosen):
             continue
+        if stories is not None:
+            doc = spans[i][0]
+            if shown.setdefault(stories[i], doc) != doc:
+                continue
         chosen.append(i)
     return chosen
 

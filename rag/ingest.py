@@ -18,13 +18,16 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from rag.chunking import article_sentences, chunk_article, passage_text
 from rag.clean import clean_article, fallback_title
+from rag.copies import CopyFinder, signature
+from rag.dates import LANGUAGES as DATE_LANGUAGES
+from rag.dates import publication_date
 from rag.embedding import Embedder, make_embedder
 from rag.errors import IndexInvalidError, IndexMissingError, IngestError, UsageError
 from rag.language import UNKNOWN, detect_language, normalize_code
@@ -72,6 +75,18 @@ class IngestReport:
     languages: dict[str, int]  # live articles per language
     merges: int  # segments merges the policy made
     seconds: float
+    copies: tuple[CopyFound, ...] = ()  # articles stored as wire copies of another
+
+
+@dataclass(frozen=True)
+class CopyFound:
+    """An article stored as a wire copy or near-copy of another (`rag.copies`)."""
+
+    doc_id: str
+    title: str
+    of: str  # the article it matched
+    story: str  # the key of the story they share (`Article.copy_of`)
+    similarity: float  # estimated Jaccard similarity of their word 5-grams
 
 
 def build_settings(settings: Settings) -> dict:
@@ -108,21 +123,28 @@ def prepare_articles(documents: Iterable[Document]) -> tuple[list[Article], list
 
 
 def prepare_article(doc: Document) -> Article | None:
-    """The cleaned article, or None when nothing is left after cleaning."""
+    """The cleaned article, or None when nothing is left after cleaning. Its
+    date is the publication date its metadata, date line or text gives
+    (`rag.dates`), with the words that gave it."""
     cleaned = clean_article(doc.text, title=doc.title)
     if not cleaned.text.strip():
         return None
     language = normalize_code(doc.language) if doc.language else UNKNOWN
     if language == UNKNOWN:
         language = detect_language(cleaned.text)
+    found = publication_date(
+        doc.text, language if language in DATE_LANGUAGES else "en", doc.date or None
+    )
     return Article(
         id=doc.id,
         title=cleaned.title or fallback_title(cleaned.text),
         text=cleaned.text,
         language=language,
-        date=doc.date or cleaned.date,
+        date=found.value if found else None,
         source=doc.source,
         url=doc.url,
+        date_evidence=found.evidence if found else None,
+        outlet=doc.outlet,
     )
 
 
@@ -151,6 +173,7 @@ class _Tally:
     merges: int = 0
     passages_written: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    copies: list[CopyFound] = field(default_factory=list)
 
 
 class _Session:
@@ -176,10 +199,14 @@ class _Session:
         self._pending_chunks = 0
         self._deletes: list[str] = []  # articles removed
         self._replaces: list[str] = []  # articles stored again in a new version
+        self._finder: CopyFinder | None = None  # live articles' copy signatures
+        self._known: set[str] = set()  # ids the finder holds
+        self._signatures: dict[str, bytes] = {}  # of the pending articles
 
     def store(self, article: Article, origin: Origin, replaces: bool) -> None:
         if replaces:
             self._replaces.append(article.id)
+        article = self._grouped(article)
         self._pending.append((article, origin))
         self._pending_chunks += max(1, len(article.text) // max(1, self.chunking["chunk_chars"]))
         if self._pending_chunks >= SEGMENT_CHUNKS:
@@ -187,6 +214,41 @@ class _Session:
 
     def delete(self, doc_ids: Iterable[str]) -> None:
         self._deletes.extend(doc_ids)
+
+    def _grouped(self, article: Article) -> Article:
+        """The article, with `copy_of` set when it is a wire copy or
+        near-copy of a live article or of one stored before it now."""
+        sig = signature(article.text, article.language)
+        self._signatures[article.id] = sig
+        finder = self._copy_finder()
+        found = finder.match(article.language, sig, exclude=article.id)
+        if found is not None:
+            article = replace(article, copy_of=found.group)
+            self.tally.copies.append(
+                CopyFound(
+                    article.id, article.title, found.article_id, found.group, found.similarity
+                )
+            )
+        else:
+            article = replace(article, copy_of=None)
+        if article.id not in self._known:
+            finder.add(article.id, article.language, sig, article.copy_of)
+            self._known.add(article.id)
+        return article
+
+    def _copy_finder(self) -> CopyFinder:
+        """The signatures of the live articles, read once per session."""
+        if self._finder is None:
+            self._finder = CopyFinder()
+            view = self.writer.view
+            if view is not None and not self.writer.drop_all:
+                for doc_id, language, sig, copy_of in view.signatures():
+                    try:
+                        self._finder.add(doc_id, language, sig, copy_of)
+                    except ValueError:  # a signature of another version: not compared
+                        continue
+                    self._known.add(doc_id)
+        return self._finder
 
     def empties(self, live: int) -> bool:
         """True when flushing would leave the index without articles."""
@@ -237,6 +299,7 @@ class _Session:
                     sentence_vectors=sentence_vectors[s : s + len(sents)],
                     tokens=tokens,
                     origin=origin,
+                    signature=self._signatures.pop(a.id, b""),
                 )
             )
             p, s = p + len(chunks), s + len(sents)
@@ -629,6 +692,7 @@ def _report(writer: Writer, tally: _Tally, files: int, started: float) -> Ingest
         languages=snapshot.article_languages() if snapshot is not None else {},
         merges=tally.merges,
         seconds=time.perf_counter() - started,
+        copies=tuple(tally.copies),
     )
 
 

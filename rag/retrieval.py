@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.chronology import named_period
 from rag.embedding import Embedder, make_embedder
 from rag.errors import IndexInvalidError, UsageError
 from rag.fusion import calibrate, diversify, weighted_rrf
@@ -27,10 +28,10 @@ from rag.language import (
 )
 from rag.lexical import tokenize
 from rag.query import date_range, validate_question
-from rag.records import Hit
+from rag.records import Hit, Source
 from rag.settings import Settings
 from rag.store import open_store
-from rag.store.base import Store
+from rag.store.base import ArticleInfo, Store
 from rag.store.base import View as Snapshot
 
 MAX_K = 100
@@ -160,19 +161,32 @@ class Retriever:
         languages: frozenset[str] | None = None,
         snapshot: Snapshot | None = None,
         dates: tuple[str, str] | None = None,
+        vector: np.ndarray | None = None,
+        prefer: tuple[str, str] | None = None,
     ) -> Scored:
         """Candidates from dense and lexical search in each language (of
-        articles dated in `dates`, see `rag.query.date_range`), fused."""
+        articles dated in `dates`, see `rag.query.date_range`), fused.
+        `vector` stands in for the question's embedding when given (a
+        stored sentence's, to find what else states it). `prefer` (dates
+        as `dates`) searches those dates too and raises their candidates'
+        fused score by `settings.time_boost`: a question that names a time
+        prefers passages from then, without losing the others."""
 
         settings = self.settings
         snap = snapshot or self.snapshot
         qlang = question_language(question)
-        qvec = self._embed_query(question)
+        qvec = self._embed_query(question) if vector is None else vector
         searched = [lang for lang in snap.languages if languages is None or lang in languages]
         lexical = snap.lexical(tokenize(question, qlang if qlang != UNKNOWN else ""))
         depths = {lang: min(settings.candidates, snap.language_counts[lang]) for lang in searched}
         found = snap.candidates(qvec, lexical, depths, settings.dense_probe_share, dates)
-        ids = np.unique(np.asarray(found, dtype=np.int64))
+        then = np.zeros(0, dtype=np.int64)
+        if prefer is not None and settings.time_boost:
+            then = np.asarray(
+                snap.candidates(qvec, lexical, depths, settings.dense_probe_share, prefer),
+                dtype=np.int64,
+            )
+        ids = np.unique(np.concatenate([np.asarray(found, dtype=np.int64), then]))
         if len(ids) == 0:
             empty = np.zeros(0)
             return Scored(qlang, ids, empty, empty, empty, np.zeros(0, dtype=object), snap)
@@ -188,6 +202,8 @@ class Retriever:
                 fused = fused + settings.lexical_weight * calibrate(
                     lexical_scores, groups, top, LEXICAL_STD_FLOOR, prior
                 )
+        if len(then):
+            fused = fused + settings.time_boost * np.isin(ids, then)
         return Scored(qlang, ids, dense, lexical_scores, fused, groups, snap)
 
     def _rrf(self, ids: np.ndarray, dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
@@ -207,12 +223,13 @@ class Retriever:
         *,
         since: object = None,
         until: object = None,
+        vector: np.ndarray | None = None,
     ) -> list[Hit]:
         """The `k` best passages for `question`, optionally only in `languages`
         and only from articles dated `since` .. `until` (YYYY, YYYY-MM or
         YYYY-MM-DD, both inclusive; undated articles are then left out).
         `snapshot` pins the commit (an answer reads its hits' sentences from
-        the commit it retrieved them from)."""
+        the commit it retrieved them from); `vector`, see `score`."""
         question = validate_question(question, self.settings.max_question_chars)
         k = self.settings.k if k is None else k
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
@@ -220,7 +237,11 @@ class Retriever:
         dates = date_range(since, until)
         snap = snapshot or self.snapshot  # one commit for the whole question
         wanted = self.check_languages(languages, snap)
-        scored = self.score(question, wanted, snap, dates)
+        prefer = None
+        if dates is None and vector is None:
+            named = named_period(question, question_language(question))
+            prefer = date_range(*named) if named else None
+        scored = self.score(question, wanted, snap, dates, vector, prefer)
         order = scored.order()
         ids = scored.ids[order]
         vectors = snap.vectors_of(ids)
@@ -236,8 +257,17 @@ class Retriever:
             chunk = records[pos][0]
             return chunk.doc_id, chunk.start, chunk.end
 
+        spans = _LazySpans(span, len(ids))
+        copies = snap.copies()  # {story: its articles}, for the few stories with copies
+        story_of = {info.id: key for key, infos in copies.items() for info in infos}
+        stories = _LazySpans(lambda pos: story_of.get(spans[pos][0], spans[pos][0]), len(ids))
         chosen = diversify(
-            list(ids), vectors, _LazySpans(span, len(ids)), k, self.settings.near_duplicate_cosine
+            list(ids),
+            vectors,
+            spans,
+            k,
+            self.settings.near_duplicate_cosine,
+            stories=stories if story_of else None,
         )
         dense_rank = _ranks(scored.ids, scored.dense)
         lexical_rank = _ranks(scored.ids, scored.lexical, positive_only=True)
@@ -261,6 +291,9 @@ class Retriever:
                     lexical_score=round(float(scored.lexical[at]), 6),
                     dense_rank=dense_rank.get(i),
                     lexical_rank=lexical_rank.get(i),
+                    url=article.url,
+                    outlet=article.outlet,
+                    also_in=also_in(chunk.doc_id, copies.get(story_of.get(chunk.doc_id, ""), ())),
                 )
             )
         return hits
@@ -270,8 +303,15 @@ class Retriever:
         return (snapshot or self.snapshot).sentences(doc_id)
 
 
+def also_in(doc_id: str, story: Sequence[ArticleInfo]) -> tuple[Source, ...]:
+    """The other articles of a passage's story (its wire copies), as sources."""
+    return tuple(
+        Source(a.id, a.title, a.language, a.date, a.outlet, a.url) for a in story if a.id != doc_id
+    )
+
+
 class _LazySpans:
-    """A sequence of (doc id, start, end) computed on first access."""
+    """A sequence computed item by item on first access."""
 
     def __init__(self, get, n: int) -> None:
         self._get, self._n = get, n

@@ -77,6 +77,7 @@ class QuestionResult:
     warned: bool = False  # the answer said the articles may not answer it directly
     confidence: float | None = None
     expected_dates: tuple[str, str] | None = None  # (first, after) its sources should be in
+    gold_sources: tuple[str, ...] = ()  # the stories of its gold articles
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -156,10 +157,34 @@ def run(
             warned=result.warned,
             confidence=result.confidence,
             expected_dates=expected_dates(q),
+            gold_sources=tuple(dict.fromkeys(source_of(g) for g in q.gold_ids)),
         )
         scores = score_question(q, base, k, total_relevant)
         results.append(_with_scores(base, scores, failure(q, base, scores, k)))
     return results
+
+
+def distinct_relevant(
+    ids: Iterable[str], chunk_docs: Mapping[str, str], story_of: Mapping[str, str]
+) -> int:
+    """How many relevant passages a ranking can hold: search shows a story
+    from one of its articles, so a story counts with its copy that holds the
+    most relevant passages, not with all of them (copies must not inflate,
+    nor deflate, recall).
+
+    >>> docs = {"a1": "a", "a2": "a", "b1": "b", "c1": "c"}
+    >>> distinct_relevant(["a1", "a2", "b1", "c1"], docs, {"a": "a", "b": "a"})
+    3
+    """
+    per_doc: dict[str, int] = {}
+    for chunk_id in ids:
+        doc = chunk_docs.get(chunk_id, chunk_id)
+        per_doc[doc] = per_doc.get(doc, 0) + 1
+    per_story: dict[str, int] = {}
+    for doc, n in per_doc.items():
+        story = story_of.get(doc, doc)
+        per_story[story] = max(per_story.get(story, 0), n)
+    return sum(per_story.values())
 
 
 def _with_scores(result: QuestionResult, scores: dict, failed: str | None) -> QuestionResult:
@@ -224,13 +249,15 @@ def _answer_scores(
     q: TestQuestion, result: QuestionResult, k: int, total_relevant: int
 ) -> dict[str, float | None]:
     relevant = [r.relevant for r in result.retrieved]
-    doc_ids = [r.doc_id for r in result.retrieved]
-    top_docs = doc_ids[:k]  # the articles of the k passages a user sees
+    # stories, not articles: a wire copy of a gold article counts as it
+    doc_ids = [r.source or r.doc_id for r in result.retrieved]
+    top_docs = doc_ids[:k]  # the stories of the k passages a user sees
+    gold = result.gold_sources or q.gold_ids
     answered = (
         "" if result.abstained else strip_markers(split_warning(result.answer, result.warned)[1])
     )
     sources = {
-        c["n"]: metrics.CitedSource(c["doc_id"], c["passage"], c["sentence"])
+        c["n"]: metrics.CitedSource(c.get("source") or c["doc_id"], c["passage"], c["sentence"])
         for c in result.citations
     }
     claims = [
@@ -239,13 +266,13 @@ def _answer_scores(
             [] if result.abstained else split_claims(split_warning(result.answer, result.warned)[1])
         )
     ]
-    cited = metrics.citation_scores(claims, q.key_facts, q.gold_ids)
+    cited = metrics.citation_scores(claims, q.key_facts, gold)
     judged = total_relevant > 0  # without relevant passages, ranks say nothing
     return {
         f"passage_hit@{k}": metrics.success_at_k(relevant, k) if judged else None,
         f"passage_recall@{k}": metrics.recall_at_k(relevant, total_relevant, k),
-        f"article_hit@{k}": float(any(d in q.gold_ids for d in top_docs)),
-        f"article_recall@{k}": metrics.article_recall(top_docs, q.gold_ids),
+        f"article_hit@{k}": float(any(d in gold for d in top_docs)),
+        f"article_recall@{k}": metrics.article_recall(top_docs, gold),
         "mrr@10": metrics.mrr(relevant, RANKING_DEPTH) if judged else None,
         "ndcg@10": metrics.ndcg_at_k(relevant, RANKING_DEPTH, total_relevant) if judged else None,
         "key_fact": float(metrics.key_fact_match(answered, q.key_facts)) if q.key_facts else None,

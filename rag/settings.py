@@ -75,6 +75,11 @@ class Settings:
     # is at least this is a near-copy and is skipped. e5 packs scores high:
     # distinct seed passages reach 0.97, paraphrases 0.997.
     near_duplicate_cosine: float = 0.985
+    # A question that names a time ("in September 2020", "i fjol") searches
+    # the articles dated then as well, and their passages' fused score (in
+    # per-language z-score units) is raised by this much: preferred, not
+    # required. 0 turns it off.
+    time_boost: float = 1.0
 
     # Answers: abstain when no sentence of the retrieved passages is this
     # similar to the question AND none holds this share of its content words.
@@ -88,6 +93,11 @@ class Settings:
     # the articles may not answer the question directly. Calibrated on the dev
     # set by bench/tune_confidence.py: at most 10% of answerable questions warned.
     answer_warn_below: float = 0.771
+    # Each quoted sentence also cites up to 3 other stories that state it
+    # ("also reported by"), and quotes one that gives other numbers for it
+    # (rag/corroborate.py: the claim check's tests, on sentences found by a
+    # search with the quoted sentence).
+    corroborate: bool = True
 
     # Questions longer than this are refused with a clear message.
     max_question_chars: int = 2000
@@ -167,10 +177,10 @@ class Settings:
                 )
         if not 0 < self.dense_probe_share <= 1:
             raise UsageError("setting dense_probe_share must be in (0, 1]")
-        for name in ("lexical_weight", "calibration_prior", "near_duplicate_cosine"):
+        for name in ("lexical_weight", "calibration_prior", "near_duplicate_cosine", "time_boost"):
             if not math.isfinite(getattr(self, name)):
                 raise UsageError(f"setting {name} must be a finite number")
-        for name in ("lexical_weight", "calibration_prior", "threads"):
+        for name in ("lexical_weight", "calibration_prior", "threads", "time_boost"):
             if getattr(self, name) < 0:
                 raise UsageError(f"setting {name} must not be negative")
         if self.k > 100:
