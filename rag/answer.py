@@ -16,8 +16,10 @@ from dataclasses import replace
 import numpy as np
 
 from rag.answerability import CONFIDENCE, retrieved_context, signals
+from rag.chronology import in_date_order, what_happened
 from rag.citations import cite, quote
 from rag.conversation import standalone_query
+from rag.corroborate import cited, corroborate
 from rag.extractive import Candidate, score, select, word_overlap
 from rag.generation import EXTRACTIVE, Generator, check_spec, make_generator
 from rag.generative import Generated, generate, rewrite_question, sentences_of
@@ -187,14 +189,27 @@ def _stream(
                 "showing the extractive answer" if quotes else "abstained"
             )
     if model is None or quotes is not None:
-        quotes = extracted
+        dated = what_happened(query)  # events: in date order, each with its date
+        quotes = in_date_order(extracted) if dated else extracted
         citations = ()
         if not quotes:
             text = NO_ANSWER_TEXT.get(qlang, NO_ANSWER_TEXT["en"])
             yield text
         for end in range(1, len(quotes) + 1):  # one claim at a time
-            text, citations = quote(quotes[:end])
+            text, citations = quote(quotes[:end], dated)
             text = warning + text
+            yield text
+        if quotes and retriever.settings.corroborate:
+            started_also = time.perf_counter()
+            also = corroborate(
+                retriever,
+                _with_vectors(retriever, quotes),
+                retriever.settings.claim_rules(),
+                dates,
+            )
+            text, citations = cited(quotes, also, qlang, dated)
+            text = warning + text
+            timings["corroborate"] = time.perf_counter() - started_also
             yield text
     timings["generate"] = time.perf_counter() - started
     yield Answer(
@@ -295,6 +310,15 @@ def _sentences_in(retriever: Retriever, hits: Sequence[Hit]):
                 seen.add(sentence.id)
                 found.append((sentence, vector, hit))
     return found
+
+
+def _with_vectors(retriever: Retriever, quotes: Sequence[tuple[Sentence, Hit]]):
+    """(sentence, its vector from ingest, hit) for quoted sentences."""
+    vectors = {
+        s.id: v for hit in {h.chunk_id: h for _, h in quotes}.values()
+        for s, v in sentences_of(retriever, hit)
+    }  # fmt: skip
+    return [(s, vectors.get(s.id), h) for s, h in quotes]
 
 
 def _abstains(candidates: Sequence[Candidate], settings: Settings) -> bool:

@@ -45,15 +45,27 @@ def defuse(text: str) -> str:
     return MARKER.sub(r"(\1)", text)
 
 
-def quote(quotes: Sequence[tuple[Sentence, Hit]]) -> tuple[str, tuple[Citation, ...]]:
+def quote(
+    quotes: Sequence[tuple[Sentence, Hit]], dated: bool = False
+) -> tuple[str, tuple[Citation, ...]]:
     """The answer text and citations for quoted sentences, in the given order.
 
     Each sentence (with the retrieved passage it was found in) becomes one
     claim followed by [n], n counting from 1. The answer text shows the
     sentence with its whitespace collapsed and its own bracketed numbers
-    defused; the citation keeps the exact sentence and its span.
+    defused; the citation keeps the exact sentence and its span. `dated`
+    opens each claim with its article's date ("2020-09-14: ...").
     """
-    return cite([(sentence.text, [(sentence, hit)]) for sentence, hit in quotes])
+    return cite([(dated_text(s.text, h.date, dated), [(s, h)]) for s, h in quotes])
+
+
+def dated_text(text: str, date: str | None, dated: bool = True) -> str:
+    """A claim opened by its date, when `dated` and it has one.
+
+    >>> dated_text("Putin met Lukashenko.", "2020-09-14")
+    '2020-09-14: Putin met Lukashenko.'
+    """
+    return f"{date}: {text}" if dated and date else text
 
 
 def cite(
@@ -83,6 +95,8 @@ def cite(
                         end=sentence.end,
                         passage=hit.text,
                         chunk_id=hit.chunk_id,
+                        outlet=hit.outlet,
+                        url=hit.url,
                     )
                 )
             marks.append(f"[{numbers[sentence.id]}]")

@@ -360,7 +360,29 @@ def _print_changes(report, files: str, removals: bool) -> None:
         f"{report.embedded} texts embedded, {report.reused} reused."
     )
     _print_skipped(report.skipped)
+    _print_copies(report.copies)
     _print_index(report)
+
+
+def _print_copies(copies) -> None:
+    """The articles stored as wire copies, by story: search and answers show
+    each story once, with "also in" its copies."""
+    if not copies:
+        return
+    stories: dict[str, list] = {}
+    for c in copies:
+        stories.setdefault(c.story, []).append(c)
+    print(f"Wire copies: {len(copies)} article(s) grouped into {len(stories)} story(ies):")
+    for story, found in stories.items():
+        print(f"  story {story}:")
+        for c in found:
+            print(
+                f"    {c.doc_id} ({_shorten(c.title, 60)}) copies {c.of}, {c.similarity:.0%} alike"
+            )
+
+
+def _shorten(text: str, width: int) -> str:
+    return textwrap.shorten(text, width=width, placeholder="…")
 
 
 def _remove(args: argparse.Namespace, settings: Settings) -> int:
@@ -445,7 +467,8 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
     width = min(100, max(60, _terminal_width() - 4))
     for n, h in enumerate(hits, start=1):
         date = f", {h.date}" if h.date else ""
-        print(f"{n}. [{h.language}] {h.title}{date}")
+        outlet = f" ({h.outlet})" if h.outlet else ""
+        print(f"{n}. [{h.language}] {h.title}{outlet}{date}")
         ranks = f"dense {h.dense_score:.3f}"
         ranks += f" #{h.dense_rank}" if h.dense_rank else ""
         if h.lexical_rank:
@@ -456,6 +479,9 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
                 " ".join(h.text.split()), width, initial_indent="   ", subsequent_indent="   "
             )
         )
+        if h.also_in:
+            listed = "; ".join(f"{s.outlet or s.title} ({s.doc_id})" for s in h.also_in)
+            print(f"   also in {len(h.also_in)} source(s), wire copies: {listed}")
         print()
     return 0
 
@@ -545,8 +571,13 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     mark = _highlighter(sys.stdout.isatty())
     for c in result.citations:
         date = f", {c.date}" if c.date else ""
-        print(f"[{c.n}] [{c.language}] {c.title}{date}")
+        outlet = f" ({c.outlet})" if c.outlet else ""
+        print(f"[{c.n}] [{c.language}] {c.title}{outlet}{date}")
         print(f"    {c.doc_id}, characters {c.start}-{c.end}")
+        if c.corroborates:
+            print(f"    also reports what [{c.corroborates}] says")
+        elif c.contradicts:
+            print(f"    gives other numbers than [{c.contradicts}]")
         at = c.passage.find(c.sentence)
         shown = (
             c.passage[:at] + mark(c.sentence) + c.passage[at + len(c.sentence) :]

@@ -201,6 +201,25 @@ def numbers(text: str) -> set[str]:
     return found
 
 
+def counts(text: str) -> list[tuple[str, str]]:
+    """(number, the word after it) for every number in digits: what is
+    counted ("80,000 protesters"), to tell two counts of one thing apart.
+
+    >>> counts("Some 80,000 protesters and 1,5 prosent; 774 people held in 2020.")
+    [('80000', 'protesters'), ('1.5', 'prosent'), ('774', 'people'), ('2020', '')]
+    """
+    found = []
+    for m in _NUMBER.finditer(text):
+        whole, decimals = _split_decimal(m.group(0), m.group("sep"))
+        whole = whole.lstrip("0") or "0"
+        decimals = decimals.rstrip("0")
+        after = re.match(r"\s*(%|[^\W\d_]+)", text[m.end() :])
+        found.append(
+            (f"{whole}.{decimals}" if decimals else whole, after.group(1) if after else "")
+        )
+    return found
+
+
 def _split_decimal(written: str, sep: str | None) -> tuple[str, str]:
     """(whole digits, decimal digits) of one matched number: its last "." or
     ",", unless that is the thousands separator `sep`, starts the decimals."""
@@ -367,10 +386,14 @@ def mentions(text: str, context: str = "") -> list[str]:
     """The names a text uses, in order: capitalised words not opening a
     sentence; an opening one when it is a known name (`names.tsv`) or stands
     capitalised inside `context` (the passage a claim cites); and the
-    lower-case forms of known names ("ryska", "russisk").
+    lower-case forms of known names ("ryska", "russisk"). Months and weekdays
+    ("Sunday", "August") are times, not names: `when` compares them across
+    languages ("Sunday" is "i söndags").
 
     >>> mentions("Putin gratulerte Lukasjenko.", "Han møtte Putin.")
     ['Putin', 'Lukasjenko']
+    >>> mentions("They marched in Minsk on Sunday, 16 August.")
+    ['Minsk']
     >>> mentions("Polisen greps av ryska soldater i Minsk.")
     ['ryska', 'Minsk']
     """
@@ -379,6 +402,8 @@ def mentions(text: str, context: str = "") -> list[str]:
     found = []
     for m in _NAME.finditer(text):
         word = m.group(1)
+        if when(word) and word.casefold() not in table:
+            continue
         opening = _SENTENCE_START.search(text[: m.start()])
         if not opening or word.casefold() in table or name_in(word, inner):
             found.append((m.start(), word))

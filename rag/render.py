@@ -37,19 +37,41 @@ def language_name(code: str) -> str:
     return LANGUAGE_NAMES.get(code, code)
 
 
-def answer_text(text: str, citations: int) -> str:
-    """The answer's text, escaped, each valid [n] as a superscript marker.
+# Before the markers of other stories that state a quoted sentence.
+ALSO_TEXT = {"en": "also reported by", "sv": "rapporteras även av", "nb": "også meldt av"}
+
+
+def answer_text(
+    text: str, citations: int, also: dict[int, int] | None = None, language: str = "en"
+) -> str:
+    """The answer's text, escaped, each valid [n] as a superscript marker;
+    markers of citations in `also` (n -> the citation it corroborates) follow
+    the others as "also reported by [3][5]".
 
     >>> answer_text("Putin offered a loan <b>now</b> [1] [9]", citations=1)
     'Putin offered a loan &lt;b&gt;now&lt;/b&gt; <sup class="cite">[1]</sup> [9]'
+    >>> answer_text("Minsk marched [1][2].", 2, also={2: 1}).split(" <span")[1]
+    ' class="also">also reported by <sup class="cite">[2]</sup></span>.'
     """
     escaped = esc(text)
+    also = also or {}
 
-    def marker(match: re.Match) -> str:
-        n = int(match.group(1))
-        return f'<sup class="cite">[{n}]</sup>' if 1 <= n <= citations else match.group(0)
+    def marker(n: int, raw: str) -> str:
+        return f'<sup class="cite">[{n}]</sup>' if 1 <= n <= citations else raw
 
-    return MARKER.sub(marker, escaped)
+    def run(match: re.Match) -> str:
+        found = [(int(m.group(1)), m.group(0)) for m in MARKER.finditer(match.group(0))]
+        own = "".join(marker(n, raw) for n, raw in found if n not in also)
+        others = "".join(marker(n, raw) for n, raw in found if n in also)
+        if not others:
+            return " ".join(marker(n, raw) for n, raw in found) if " " in match.group(0) else own
+        phrase = ALSO_TEXT.get(language, ALSO_TEXT["en"])
+        return f'{own} <span class="also">{phrase} {others}</span>'
+
+    return _MARKER_RUN.sub(run, escaped)
+
+
+_MARKER_RUN = re.compile(r"\[\d+\](?:\s?\[\d+\])*")
 
 
 def highlighted(passage: str, sentence: str) -> str:
@@ -65,17 +87,48 @@ def highlighted(passage: str, sentence: str) -> str:
     return f"{esc(passage[:at])}<mark>{esc(sentence)}</mark>{esc(passage[end:])}"
 
 
-def _source_line(title: str, language: str, date: str | None) -> str:
+def _source_line(
+    title: str,
+    language: str,
+    date: str | None,
+    outlet: str | None = None,
+    url: str | None = None,
+) -> str:
+    """Title (linked to the article when its URL is http(s)), outlet,
+    language and date."""
+    shown = f"<b>{esc(title)}</b>"
+    if url and url.startswith(("http://", "https://")):
+        shown = f'<a href="{esc(url)}" target="_blank" rel="noopener">{shown}</a>'
+    who = f" · {esc(outlet)}" if outlet else ""
     when = f" · {esc(date)}" if date else ""
-    return f"<b>{esc(title)}</b> · {esc(language_name(language))}{when}"
+    return f"{shown}{who} · {esc(language_name(language))}{when}"
 
 
 def citation_html(c: Citation) -> str:
+    role = ""
+    if c.corroborates:
+        role = f'<div class="note">Also states [{c.corroborates}].</div>'
+    elif c.contradicts:
+        role = f'<div class="note">Gives other numbers than [{c.contradicts}].</div>'
     return (
         f'<li class="source" value="{c.n}"><div class="source-head">[{c.n}] '
-        f"{_source_line(c.title, c.language, c.date)}</div>"
+        f"{_source_line(c.title, c.language, c.date, c.outlet, c.url)}</div>{role}"
         f'<div class="passage">{highlighted(c.passage, c.sentence)}</div></li>'
     )
+
+
+def also_in_html(hit: Hit) -> str:
+    """ "Also in: N sources" and their list, for a passage whose story other
+    outlets carry as wire copies."""
+    if not hit.also_in:
+        return ""
+    items = "".join(
+        f"<li>{_source_line(s.title, s.language, s.date, s.outlet, s.url)}</li>"
+        for s in hit.also_in
+    )
+    n = len(hit.also_in)
+    title = f"Also in: {n} source{'s' if n > 1 else ''} (wire copies)"
+    return _section(title, f'<ul class="also-in">{items}</ul>', open_=False)
 
 
 def answer_html(answer: Answer) -> str:
@@ -84,11 +137,13 @@ def answer_html(answer: Answer) -> str:
     model's answer, also which claims were left out and why, and any fallback."""
     head, text = split_warning(answer.text, answer.warned)
     warning = f'<p class="note warning">{esc(head)}</p>' if head else ""
-    body = warning + f'<p class="answer">{answer_text(text, len(answer.citations))}</p>'
+    also = {c.n: c.corroborates for c in answer.citations if c.corroborates}
+    shown = answer_text(text, len(answer.citations), also, answer.question_language)
+    body = warning + f'<p class="answer">{shown}</p>'
     body += _generator_notes(answer)
     if answer.abstained:
         closest = "".join(
-            f'<li class="source">{_source_line(h.title, h.language, h.date)}'
+            f'<li class="source">{_source_line(h.title, h.language, h.date, h.outlet, h.url)}'
             f'<div class="passage">{esc(h.text)}</div></li>'
             for h in answer.hits[:3]
         )
@@ -160,12 +215,12 @@ def passages_html(
     parts = [f'<p class="query">Searched for: <q>{esc(query)}</q>{how}</p>' if query else ""]
     for n, h in enumerate(hits, start=1):
         lexical = f", lexical {h.lexical_score:.2f}" if h.lexical_rank else ""
-        head = _source_line(h.title, h.language, h.date)
+        head = _source_line(h.title, h.language, h.date, h.outlet, h.url)
         parts.append(
             f'<div class="hit"><div class="hit-head">{n}. {head}</div>'
             f'<div class="scores">score {h.score:.2f} (dense {h.dense_score:.3f}{lexical}) · '
             f"{esc(h.doc_id)} chars {h.start}–{h.end}</div>"
-            f'<div class="passage">{esc(h.text)}</div></div>'
+            f'<div class="passage">{esc(h.text)}</div>{also_in_html(h)}</div>'
         )
     return "".join(parts)
 
@@ -239,4 +294,6 @@ svg.timeline a:hover circle, svg.timeline a:hover rect { stroke: currentColor; s
 .events { padding-left: 1.4em; }
 .event-item { margin-bottom: .5em; }
 .event-item:target { background: #fde68a33; }
+.also { font-size: .85em; opacity: .8; }
+.also-in { margin: .25em 0 0 1.2em; padding: 0; font-size: .85em; }
 """

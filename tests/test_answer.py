@@ -32,8 +32,13 @@ def _check_citations(result: Answer, settings: Settings) -> None:
     for c in result.citations:
         assert articles[c.doc_id].text[c.start : c.end] == c.sentence
         assert c.sentence in c.passage
-        assert f"{claim_text(c.sentence)} [{c.n}]" in result.text
-        assert any(h.chunk_id == c.chunk_id for h in result.hits)
+        if c.corroborates:  # "quoted sentence [1][3]": 3 states it too, from another story
+            quoted = result.citations[c.corroborates - 1].sentence
+            assert re.search(rf"{re.escape(claim_text(quoted))} (\[\d+\])*\[{c.n}\]", result.text)
+        else:
+            assert f"{claim_text(c.sentence)} [{c.n}]" in result.text
+        if not (c.corroborates or c.contradicts):  # those come from a search of their own
+            assert any(h.chunk_id == c.chunk_id for h in result.hits)
 
 
 def test_answer_cites_exact_sentences(tiny_index: Settings, fake_embedder):
@@ -41,7 +46,7 @@ def test_answer_cites_exact_sentences(tiny_index: Settings, fake_embedder):
     assert not result.abstained and result.citations
     assert result.citations[0].doc_id == "en_sanctions"
     _check_citations(result, tiny_index)
-    assert set(result.timings) == {"embed", "retrieve", "generate"}
+    assert set(result.timings) == {"embed", "retrieve", "generate", "corroborate"}
 
 
 def test_stream_yields_growing_text_then_the_answer(tiny_index: Settings, fake_embedder):
@@ -95,7 +100,7 @@ def test_dev_set_answers(seed_index: Settings):
     """Regression gate at the measured level. Issue 3 asks for the key fact in
     85% of answers; measured 34/48 key facts (docs/PERFORMANCE.md). Abstention
     and warnings: `test_dev_set_abstention_targets`."""
-    questions = [q for q in load_testset(DEV_SET) if q.answerable]
+    questions = [q for q in load_testset(DEV_SET) if q.answerable and q.key_facts]
     with_fact = 0
     for q in questions:
         result = answer(q.question, settings=seed_index)
@@ -155,8 +160,9 @@ def test_low_confidence_answers_say_so_in_the_question_language(seed_index: Sett
 def test_dev_set_abstention_targets(seed_index: Settings):
     """Issue 12's bars, at the level measured by bench/tune_confidence.py:
     6 of 8 unanswerable questions abstain or are warned, no answerable one
-    abstains, 4 of 48 are warned (at most 10%)."""
+    abstains, at most 10% of them are warned (5 of 56)."""
     questions = load_testset(DEV_SET)
+    answerable = sum(q.answerable for q in questions)
     caught = abstained = warned = 0
     for q in questions:
         result = answer(q.question, settings=seed_index)
@@ -165,4 +171,5 @@ def test_dev_set_abstention_targets(seed_index: Settings):
             warned += result.warned
         else:
             caught += result.abstained or result.warned
-    assert caught >= 6 and abstained <= 2 and warned <= 4, (caught, abstained, warned)
+    counts = (caught, abstained, warned)
+    assert caught >= 6 and abstained <= 2 and warned <= answerable // 10, counts
