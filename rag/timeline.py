@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 
 from rag.records import Hit
 
-TIMELINE_K = 20  # passages a timeline shows by default
+TIMELINE_K = 20  # passages `rag timeline` shows by default
+PANEL_K = 12  # and the app's Timeline panel
 OLDEST = "0001"  # `since` for "dated articles only"
 
 
@@ -110,7 +111,7 @@ def to_ordinal(date: str, end: bool = False) -> float:
     return (first.toordinal() + nxt.toordinal() - 1) / 2
 
 
-WIDTH, LANE, PAD, AXIS = 640, 36, 40, 34
+WIDTH, LANE, PAD, AXIS = 640, 44, 40, 34
 
 
 def chart_svg(items: Sequence[Event], anchor_prefix: str = "event-") -> str:
@@ -185,7 +186,7 @@ def _half(date: str) -> float:
 def _ticks(lo: float, hi: float) -> list[tuple[str, float]]:
     """Axis labels: years, or months when the span is short."""
     first, last = datetime.date.fromordinal(int(lo)), datetime.date.fromordinal(int(hi))
-    if hi - lo > 3 * 365:
+    if hi - lo > 2 * 365:
         return [
             (str(y), float(datetime.date(y, 1, 1).toordinal()))
             for y in range(first.year + 1, last.year + 1)

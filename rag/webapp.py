@@ -9,8 +9,9 @@ time axis (`rag.timeline`), example questions in three languages, and settings
 shown on the page, not a crash. Every text that reaches the page is escaped by `rag.render`.
 
 Clients can call the `/ask` endpoint (gradio_client): inputs question, chat
-history, k, languages, generator, since, until (the last two may be left out);
-outputs: the question box, the chat, the passages panel and the answer as JSON.
+history, k, languages, generator; `/ask_dated` takes since and until too
+("" for no bound). Outputs: the question box, the chat, the passages panel
+and the answer as JSON.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from rag.query import MAX_HISTORY, date_range, validate_question
 from rag.records import Answer
 from rag.retrieval import Retriever, get_retriever
 from rag.settings import Settings
-from rag.timeline import timeline
+from rag.timeline import PANEL_K, timeline
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +221,7 @@ def timeline_panel(
         dates = _dates(since, until)
         items = timeline(
             query,
+            PANEL_K,
             languages=list(languages) if languages else None,
             settings=settings,
             **dates,
@@ -248,7 +250,13 @@ def build_demo(settings: Settings | None = None):
     choices = [(f"{render.language_name(code)} ({code})", code) for code in languages]
     generators = available(settings)
 
-    def turn(message, chat, k, langs, generator, since="", until=""):
+    def ask_undated(message, chat, k, langs, generator):
+        yield from turn(message, chat, k, langs, generator)
+
+    def show_timeline(payload, langs, since, until):
+        return timeline_panel(settings, retriever, payload, langs, since, until)
+
+    def turn(message, chat, k, langs, generator, since=None, until=None):
         for text, new_chat, panel, payload in respond(
             settings, retriever, error, message, chat, k, langs, generator, since, until
         ):
@@ -309,11 +317,13 @@ def build_demo(settings: Settings | None = None):
                     )
                     with gr.Row():
                         since = gr.Textbox(
+                            "",  # a value: API clients may leave the dates out
                             label="Articles dated from",
                             placeholder="YYYY, YYYY-MM or YYYY-MM-DD",
                             elem_id="since",
                         )
                         until = gr.Textbox(
+                            "",
                             label="until (inclusive)",
                             placeholder="e.g. 2020-12",
                             elem_id="until",
@@ -325,20 +335,30 @@ def build_demo(settings: Settings | None = None):
                 with gr.Tab("Timeline", id="timeline-tab"):
                     dated = gr.HTML(render.timeline_html(()), elem_id="timeline")
         last_answer = gr.JSON(visible=False, label="Answer")
+        timeline_inputs = [last_answer, langs, since, until]
+        # The page asks through `/ask_dated` (with the Settings' dates); `/ask`
+        # keeps the five inputs API clients already send (a hidden trigger).
         question.submit(
             turn,
             [question, chatbot, k, langs, generator, since, until],
             [question, chatbot, panel, last_answer],
-            api_name="ask",
+            api_name="ask_dated",
             concurrency_limit=settings.app_concurrency,
+            concurrency_id="answers",  # one limit for both endpoints
         ).then(
-            lambda payload, langs, since, until: timeline_panel(
-                settings, retriever, payload, langs, since, until
-            ),
-            [last_answer, langs, since, until],
+            show_timeline,
+            timeline_inputs,
             [dated],
             api_visibility="private",
             concurrency_limit=settings.app_concurrency,
+        )
+        gr.Button(visible=False, elem_id="api-ask").click(
+            ask_undated,
+            [question, chatbot, k, langs, generator],
+            [question, chatbot, panel, last_answer],
+            api_name="ask",
+            concurrency_limit=settings.app_concurrency,
+            concurrency_id="answers",
         )
         clear.click(
             lambda: ([], render.passages_html(()), None, render.timeline_html(())),

@@ -437,3 +437,59 @@ def test_browser_renders_a_hostile_article_as_text_and_loads_nothing(browser, ap
     assert outside == []
     page.screenshot(path=str(ARTIFACTS / "app-hostile.png"), full_page=True)
     page.close()
+
+
+@pytest.fixture(scope="module")
+def news_app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app over the seeds and the dated news of tests/data/news."""
+    root = tmp_path_factory.mktemp("newsapp")
+    shutil.copytree(SEEDS, root / "seeds")
+    for f in (ROOT / "tests" / "data" / "news").iterdir():
+        shutil.copy(f, root / "seeds" / f.name)
+    settings = Settings(root=root)
+    build_index(settings)
+    with serve(settings.index_path) as url:
+        yield url
+
+
+def test_browser_timeline_puts_dated_passages_on_a_time_axis(browser, news_app_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _ask_in_page(page, news_app_url, "What happened between Lukashenko and his opponents?")
+    page.locator("#chat mark").first.wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Timeline").click()
+    chart = page.locator("#timeline svg.timeline")
+    chart.wait_for(timeout=60_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "app-timeline.png"), full_page=True)
+    points = page.locator("#timeline svg.timeline a.event")
+    assert points.count() >= 3
+    # the axis is labelled with the months or years it spans
+    labels = page.locator("#timeline svg.timeline text").all_text_contents()
+    assert any(re.search(r"\b20\d\d\b", t) for t in labels), labels
+    dates = [d.split(" · ")[0] for d in page.locator("#timeline li.event-item b").all_inner_texts()]
+    assert dates == sorted(dates)
+    # a point links to its source: the article's page when it has a URL, else its entry
+    href = points.first.get_attribute("href")
+    assert href.startswith(("https://", "#event-"))
+    page.close()
+
+
+def test_browser_date_settings_filter_the_answer(browser, news_app_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(news_app_url)
+    page.locator("button.label-wrap", has_text="Settings").click()
+    page.locator("#since textarea, #since input").first.fill("2021")
+    box = page.locator("#question textarea")
+    box.fill("What did Lukashenko do?")
+    box.press("Enter")
+    page.locator("#chat .source").first.wait_for(timeout=60_000)
+    heads = page.locator("#chat .source-head").all_inner_texts()
+    found = [re.search(r"(\d{4})(?:-\d\d){0,2}$", h.strip()) for h in heads]
+    assert heads and all(m and m.group(1) >= "2021" for m in found), heads
+    page.locator("#since textarea, #since input").first.fill("14 Sept")
+    box.fill("What did Lukashenko do?")
+    box.press("Enter")
+    notice = page.locator("#chat .notice").last
+    notice.wait_for(timeout=60_000)
+    assert "YYYY" in notice.inner_text()
+    page.close()
