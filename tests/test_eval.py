@@ -11,15 +11,19 @@ import pytest
 from rag.settings import Settings
 from tests.conftest import DEV_SET, run_rag
 
-# The bars issue 3 measured (docs/PERFORMANCE.md): a change that degrades
-# retrieval or answers below them fails CI.
+# The bars measured (docs/PERFORMANCE.md): a change that degrades retrieval,
+# answers, dates or source diversity below them fails CI. Issue 15's eight
+# dated and corroboration questions took passage_hit@5 from 0.875 (42/48)
+# to 0.82 (46/56); tests/test_retrieval.py holds the first 48 at 0.87.
 QUALITY_BARS = [
-    "passage_hit@5=0.87",
+    "passage_hit@5=0.82",
     "article_hit@5=0.90",
     "ndcg@10=0.55",
     "key_fact=0.66",
     "citation_recall=0.95",
     "false_abstention_rate=0.05",
+    "in_range@5=0.69",
+    "sources@5=2.8",
 ]
 
 
@@ -54,7 +58,7 @@ def test_dev_set_passes_the_quality_gate(evaluated):
 def test_report_files_hold_every_question_and_subset(evaluated):
     _, out = evaluated
     report = json.loads((out / "report" / "report.json").read_text(encoding="utf-8"))
-    assert len(report["questions"]) == 56
+    assert len(report["questions"]) == 64
     assert report["meta"]["label_problems"] == []  # every gold label matches the index
     assert set(report["summary"]) == {"all", "en", "nb", "sv", "same-language", "cross-lingual"}
     row = report["summary"]["all"]
@@ -69,7 +73,7 @@ def test_report_files_hold_every_question_and_subset(evaluated):
 def test_ragas_export_has_the_ragas_columns(evaluated):
     _, out = evaluated
     rows = [json.loads(line) for line in (out / "ragas.jsonl").read_text().splitlines()]
-    assert len(rows) == 56
+    assert len(rows) == 64
     assert set(rows[0]) == {"user_input", "retrieved_contexts", "response", "reference"}
     assert rows[0]["retrieved_contexts"] and rows[0]["reference"]
 

