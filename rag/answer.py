@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from rag.answerability import CONFIDENCE, retrieved_context, signals
-from rag.chronology import in_date_order, what_happened
+from rag.chronology import event_date, in_date_order, what_happened
 from rag.citations import cite, quote
 from rag.conversation import standalone_query
 from rag.corroborate import cited, corroborate
@@ -189,7 +189,8 @@ def _stream(
                 "showing the extractive answer" if quotes else "abstained"
             )
     if model is None or quotes is not None:
-        dated = what_happened(query)  # events: in date order, each with its date
+        # events: in date order, each opened by its date
+        dated = event_date if what_happened(query) else None
         quotes = in_date_order(extracted) if dated else extracted
         citations = ()
         if not quotes:

@@ -9,7 +9,7 @@ right, are exactly 1..N, and there is one citation per number.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rag.records import Citation, Hit, Sentence
 
@@ -46,7 +46,8 @@ def defuse(text: str) -> str:
 
 
 def quote(
-    quotes: Sequence[tuple[Sentence, Hit]], dated: bool = False
+    quotes: Sequence[tuple[Sentence, Hit]],
+    dated: Callable[[Sentence, Hit], str | None] | None = None,
 ) -> tuple[str, tuple[Citation, ...]]:
     """The answer text and citations for quoted sentences, in the given order.
 
@@ -54,18 +55,18 @@ def quote(
     claim followed by [n], n counting from 1. The answer text shows the
     sentence with its whitespace collapsed and its own bracketed numbers
     defused; the citation keeps the exact sentence and its span. `dated`
-    opens each claim with its article's date ("2020-09-14: ...").
+    opens each claim with the date it gives ("2020-09-14: ...").
     """
-    return cite([(dated_text(s.text, h.date, dated), [(s, h)]) for s, h in quotes])
+    return cite([(dated_text(s.text, dated(s, h) if dated else None), [(s, h)]) for s, h in quotes])
 
 
-def dated_text(text: str, date: str | None, dated: bool = True) -> str:
-    """A claim opened by its date, when `dated` and it has one.
+def dated_text(text: str, date: str | None) -> str:
+    """A claim opened by its date, when it has one.
 
     >>> dated_text("Putin met Lukashenko.", "2020-09-14")
     '2020-09-14: Putin met Lukashenko.'
     """
-    return f"{date}: {text}" if dated and date else text
+    return f"{date}: {text}" if date else text
 
 
 def cite(
@@ -97,6 +98,7 @@ def cite(
                         chunk_id=hit.chunk_id,
                         outlet=hit.outlet,
                         url=hit.url,
+                        also_in=hit.also_in,
                     )
                 )
             marks.append(f"[{numbers[sentence.id]}]")

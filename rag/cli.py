@@ -578,6 +578,9 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
             print(f"    also reports what [{c.corroborates}] says")
         elif c.contradicts:
             print(f"    gives other numbers than [{c.contradicts}]")
+        if c.also_in:
+            listed = "; ".join(f"{s.outlet or s.title} ({s.doc_id})" for s in c.also_in)
+            print(f"    also in {len(c.also_in)} source(s), wire copies: {listed}")
         at = c.passage.find(c.sentence)
         shown = (
             c.passage[:at] + mark(c.sentence) + c.passage[at + len(c.sentence) :]

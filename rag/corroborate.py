@@ -19,7 +19,7 @@ reads their sentences with the claim check's own tests (`rag.claims`):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -173,15 +173,15 @@ def cited(
     quotes: Sequence[tuple[Sentence, Hit]],
     found: Sequence[Corroboration],
     language: str,
-    dated: bool = False,
+    dated: Callable[[Sentence, Hit], str | None] | None = None,
 ) -> tuple[str, tuple[Citation, ...]]:
     """The answer text and citations for quoted sentences with what other
     stories say of them: each quote cites its own sentence, then those that
     also state it ("[1][3][5]", citations 3 and 5 marked `corroborates=1`);
     a sentence that gives other numbers follows as a claim of its own,
     opened by `DIFFERS_TEXT` (marked `contradicts`). `found` may be shorter
-    than `quotes` (while an answer streams). `dated` opens each quote with
-    its article's date."""
+    than `quotes` (while an answer streams). `dated` gives the date each
+    quote opens with."""
     own = {s.id for s, _ in quotes}
     claims: list[tuple[str, list[tuple[Sentence, Hit]]]] = []
     roles: dict[str, tuple[str, str]] = {}  # sentence id -> (role, the quote's id)
@@ -189,7 +189,8 @@ def cited(
     for i, (sentence, hit) in enumerate(quotes):
         extra = found[i] if i < len(found) else Corroboration()
         support = [(s, h) for s, h in extra.supporters if s.id not in own]
-        claims.append((dated_text(sentence.text, hit.date, dated), [(sentence, hit), *support]))
+        date = dated(sentence, hit) if dated else None
+        claims.append((dated_text(sentence.text, date), [(sentence, hit), *support]))
         for s, _ in support:
             roles.setdefault(s.id, ("corroborates", sentence.id))
         for s, h in extra.conflicts:

@@ -121,6 +121,7 @@ class Citation:
     # `rag.corroborate`.
     corroborates: int | None = None
     contradicts: int | None = None
+    also_in: tuple[Source, ...] = ()  # wire copies of its article (`Hit.also_in`)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -113,11 +113,11 @@ def citation_html(c: Citation) -> str:
     return (
         f'<li class="source" value="{c.n}"><div class="source-head">[{c.n}] '
         f"{_source_line(c.title, c.language, c.date, c.outlet, c.url)}</div>{role}"
-        f'<div class="passage">{highlighted(c.passage, c.sentence)}</div></li>'
+        f'<div class="passage">{highlighted(c.passage, c.sentence)}</div>{also_in_html(c)}</li>'
     )
 
 
-def also_in_html(hit: Hit) -> str:
+def also_in_html(hit: Hit | Citation) -> str:
     """ "Also in: N sources" and their list, for a passage whose story other
     outlets carry as wire copies."""
     if not hit.also_in:

@@ -5,6 +5,7 @@ once, corroboration and conflicting numbers in answers, date filters."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -129,3 +130,23 @@ def test_a_later_copy_joins_the_stored_story_and_survives_compaction(news, tmp_p
     retriever = Retriever.open(moved)
     groups = retriever.snapshot.copies()
     assert {a.id for a in groups["wire-minsk"]} == {"daily-minsk", "gazette-minsk"}
+
+
+def test_a_citation_of_a_wire_story_lists_its_copies(news):
+    settings, _ = news
+    result = answer("How many protesters filled Independence Square?", settings=settings)
+    cited = [c for c in result.citations if c.doc_id in ("wire-minsk", "daily-minsk")]
+    assert cited, result.text
+    other = ({"wire-minsk", "daily-minsk"} - {cited[0].doc_id}).pop()
+    assert [s.doc_id for s in cited[0].also_in] == [other]
+    from rag.render import answer_html
+
+    assert "Also in: 1 source (wire copies)" in answer_html(result)
+
+
+def test_what_happened_is_told_in_date_order_with_dates(news):
+    settings, _ = news
+    result = answer("What happened to Lukashenko's opponents?", settings=settings)
+    dates = re.findall(r"(?:^|\] )(\d{4}(?:-\d\d){0,2}): ", result.text)
+    assert len(dates) >= 2, result.text
+    assert dates == sorted(dates)
