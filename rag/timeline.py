@@ -111,7 +111,7 @@ def to_ordinal(date: str, end: bool = False) -> float:
     return (first.toordinal() + nxt.toordinal() - 1) / 2
 
 
-WIDTH, LANE, PAD, AXIS = 640, 44, 40, 34
+WIDTH, LANE, PAD, AXIS = 520, 40, 36, 30
 
 
 def chart_svg(items: Sequence[Event], anchor_prefix: str = "event-") -> str:
@@ -141,13 +141,13 @@ def chart_svg(items: Sequence[Event], anchor_prefix: str = "event-") -> str:
         out.append(
             f'<line x1="{PAD}" y1="{y:.1f}" x2="{WIDTH - PAD}" y2="{y:.1f}" '
             'stroke="currentColor" stroke-opacity=".15"/>'
-            f'<text x="4" y="{y + 4:.1f}" font-size="11" fill="currentColor">{_e(lang)}</text>'
+            f'<text x="4" y="{y + 4:.1f}" font-size="13" fill="currentColor">{_e(lang)}</text>'
         )
     for label, day in _ticks(lo, hi):
         out.append(
             f'<line x1="{x(day):.1f}" y1="{AXIS - 6}" x2="{x(day):.1f}" y2="{height - 4}" '
             'stroke="currentColor" stroke-opacity=".12"/>'
-            f'<text x="{x(day):.1f}" y="{AXIS - 10}" font-size="11" text-anchor="middle" '
+            f'<text x="{x(day):.1f}" y="{AXIS - 10}" font-size="13" text-anchor="middle" '
             f'fill="currentColor">{_e(label)}</text>'
         )
     stack: dict[tuple[str, int], int] = {}
@@ -169,7 +169,7 @@ def chart_svg(items: Sequence[Event], anchor_prefix: str = "event-") -> str:
             )
         else:
             shape = (
-                f'<circle cx="{cx:.1f}" cy="{y:.1f}" r="5" fill="var(--color-accent, #f97316)"/>'
+                f'<circle cx="{cx:.1f}" cy="{y:.1f}" r="6" fill="var(--color-accent, #f97316)"/>'
             )
         out.append(
             f'<a href="{_e(href)}" class="event" data-n="{n}"><title>{_e(tip)}</title>{shape}</a>'

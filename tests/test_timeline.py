@@ -55,7 +55,7 @@ def test_chart_is_svg_with_a_lane_per_language_and_a_link_per_event():
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert svg.count('<a href="#event-') == 3
     assert "<script>" not in svg and "&lt;script&gt;" in svg
-    lanes = re.findall(r'font-size="11" fill="currentColor">(en|sv)</text>', svg)
+    lanes = re.findall(r'font-size="13" fill="currentColor">(en|sv)</text>', svg)
     assert lanes == ["en", "sv"]
     # a year is drawn as a bar a year wide; a day as a dot
     assert svg.count("<circle") == 1 and svg.count("<rect") == 2
