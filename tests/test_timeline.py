@@ -60,7 +60,7 @@ def test_chart_is_svg_with_a_lane_per_language_and_a_link_per_event():
     # a year is drawn as a bar a year wide; a day as a dot
     assert svg.count("<circle") == 1 and svg.count("<rect") == 2
     # time runs left to right: 2020-09 before 2020-09-14 before 2023
-    xs = [float(x) for x in re.findall(r'(?:cx|x)="([\d.]+)"[^>]*(?:r="5"|rx="4")', svg)]
+    xs = [float(x) for x in re.findall(r'(?:cx|x)="([\d.]+)"[^>]*(?:r="6"|rx="4")', svg)]
     assert len(xs) == 3
 
 
