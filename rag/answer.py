@@ -17,7 +17,7 @@ import numpy as np
 
 from rag.answerability import CONFIDENCE, retrieved_context, signals
 from rag.chronology import event_date, in_date_order, what_happened
-from rag.citations import cite, quote
+from rag.citations import cite
 from rag.conversation import standalone_query
 from rag.corroborate import cited, corroborate
 from rag.extractive import Candidate, score, select, word_overlap
@@ -196,21 +196,15 @@ def _stream(
         if not quotes:
             text = NO_ANSWER_TEXT.get(qlang, NO_ANSWER_TEXT["en"])
             yield text
-        for end in range(1, len(quotes) + 1):  # one claim at a time
-            text, citations = quote(quotes[:end], dated)
-            text = warning + text
-            yield text
+        also = []  # other stories that state each quote, or count it differently
         if quotes and retriever.settings.corroborate:
             started_also = time.perf_counter()
-            also = corroborate(
-                retriever,
-                _with_vectors(retriever, quotes),
-                retriever.settings.claim_rules(),
-                dates,
-            )
-            text, citations = cited(quotes, also, qlang, dated)
-            text = warning + text
+            rules = retriever.settings.claim_rules()
+            also = corroborate(retriever, _with_vectors(retriever, quotes), rules, dates)
             timings["corroborate"] = time.perf_counter() - started_also
+        for end in range(1, len(quotes) + 1):  # one claim at a time; numbers stay put
+            text, citations = cited(quotes, also, qlang, dated, upto=end)
+            text = warning + text
             yield text
     timings["generate"] = time.perf_counter() - started
     yield Answer(

@@ -174,15 +174,18 @@ def cited(
     found: Sequence[Corroboration],
     language: str,
     dated: Callable[[Sentence, Hit], str | None] | None = None,
+    upto: int | None = None,
 ) -> tuple[str, tuple[Citation, ...]]:
     """The answer text and citations for quoted sentences with what other
     stories say of them: each quote cites its own sentence, then those that
     also state it ("[1][3][5]", citations 3 and 5 marked `corroborates=1`);
     a sentence that gives other numbers follows as a claim of its own,
     opened by `DIFFERS_TEXT` (marked `contradicts`). `found` may be shorter
-    than `quotes` (while an answer streams). `dated` gives the date each
-    quote opens with."""
-    own = {s.id for s, _ in quotes}
+    than `quotes`. `dated` gives the date each quote opens with. `upto`
+    writes only the first quotes (an answer streams one at a time): the
+    text grows, and every number keeps its meaning."""
+    own = {s.id for s, _ in quotes}  # a quote is never cited as another's support
+    quotes = quotes[:upto]
     claims: list[tuple[str, list[tuple[Sentence, Hit]]]] = []
     roles: dict[str, tuple[str, str]] = {}  # sentence id -> (role, the quote's id)
     lead = DIFFERS_TEXT.get(language, DIFFERS_TEXT["en"])

@@ -150,3 +150,17 @@ def test_what_happened_is_told_in_date_order_with_dates(news):
     dates = re.findall(r"(?:^|\] )(\d{4}(?:-\d\d){0,2}): ", result.text)
     assert len(dates) >= 2, result.text
     assert dates == sorted(dates)
+
+
+def test_a_streamed_answer_only_grows_with_its_other_sources(news):
+    from rag.answer import stream_answer
+    from rag.records import Answer
+
+    settings, _ = news
+    for question in ("How many people protested in Minsk?", "Since when has Lukashenko ruled?"):
+        parts = list(stream_answer(question, settings=settings))
+        texts = [p for p in parts if isinstance(p, str)]
+        assert isinstance(parts[-1], Answer) and texts[-1] == parts[-1].text
+        pairs = zip(texts, texts[1:], strict=False)
+        assert all(later.startswith(earlier) for earlier, later in pairs)
+        assert any(c.corroborates or c.contradicts for c in parts[-1].citations), question
