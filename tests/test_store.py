@@ -921,3 +921,41 @@ def test_random_sigkills_always_leave_the_last_commit_readable(tiny_index: Setti
     leftovers = [p for p in (tiny_index.index_path / "segments").iterdir() if p.name[0] == "."]
     build_index(tiny_index, embedder=HashEmbedder())  # the next writer cleans up after them
     assert not [p for p in leftovers if p.exists()]
+
+
+def test_a_format_1_segment_is_still_read_as_undated_and_ungrouped(
+    tiny_index: Settings, fake_embedder
+):
+    """Segments written before articles had meta, copy_of and a signature
+    (format 1) open as they did: the new fields are empty, nothing is lost,
+    and the next merge writes them in format 2."""
+    [segment] = sorted((tiny_index.index_path / "segments").iterdir())
+    db = sqlite3.connect(segment / "records.sqlite")
+    db.execute("DROP INDEX articles_copy_of")
+    for column in ("meta", "copy_of", "signature"):
+        db.execute(f"ALTER TABLE articles DROP COLUMN {column}")
+    db.commit()
+    db.execute("VACUUM")
+    db.close()
+    meta = json.loads((segment / "meta.json").read_text())
+    meta["version"] = 1
+    (segment / "meta.json").write_text(json.dumps(meta))
+    _reseal(tiny_index, segment)
+    verify(tiny_index)  # checksums and meaning agree
+    retriever = Retriever.open(tiny_index, embedder=fake_embedder)
+    view = retriever.snapshot
+    assert list(view.signatures()) == [] and view.copies() == {}
+    hits = retriever.retrieve("sanctions on Belarus officials", k=2)
+    assert hits and all(h.also_in == () for h in hits)
+    article = view.article(hits[0].doc_id)
+    assert article.text and article.copy_of is None and article.outlet is None
+    add_documents(
+        tiny_index,
+        [Document("later", "A later article about Minsk. " * 20, "x")],
+        embedder=fake_embedder,
+    )
+    Index(tiny_index, embedder=fake_embedder).compact()
+    [merged] = sorted((tiny_index.index_path / "segments").iterdir())
+    assert json.loads((merged / "meta.json").read_text())["version"] == 2
+    after = Retriever.open(tiny_index, embedder=fake_embedder).snapshot
+    assert {doc_id for doc_id, *_ in after.signatures()} == {"later"}
