@@ -577,7 +577,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         if c.corroborates:
             print(f"    also reports what [{c.corroborates}] says")
         elif c.contradicts:
-            print(f"    gives other numbers than [{c.contradicts}]")
+            print(f"    says otherwise than [{c.contradicts}] (other numbers or another day)")
         if c.also_in:
             listed = "; ".join(f"{s.outlet or s.title} ({s.doc_id})" for s in c.also_in)
             print(f"    also in {len(c.also_in)} source(s), wire copies: {listed}")

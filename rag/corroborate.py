@@ -1,5 +1,5 @@
 """Who else reported it: other articles that state a quoted sentence, or
-give other numbers for the same thing.
+give other numbers or another day for the same thing.
 
 For each sentence an answer quotes, `corroborate()` searches the index with
 that sentence (its stored vector and its words) for passages of *other*
@@ -9,8 +9,9 @@ reads their sentences with the claim check's own tests (`rag.claims`):
 - a sentence *supports* the quote when it states it (similarity, numbers,
   times, names, negation, words and roles all agree), as a claim check
   would accept it;
-- a sentence *conflicts* with it when everything but the numbers agrees and
-  each gives a number the other lacks ("100,000 protesters" and "80,000
+- a sentence *conflicts* with it when everything but the time agrees and it
+  names another weekday or month, or when, in the same language, it counts
+  the same thing differently ("100,000 protesters" and "80,000
   protesters"): both are then shown, each with its source, instead of one
   picked silently.
 
@@ -26,7 +27,7 @@ import numpy as np
 
 from rag.citations import cite, dated_text
 from rag.claims import ClaimRules, _Claim, disagreement
-from rag.facts import counts, name_position
+from rag.facts import counts, name_position, when
 from rag.lexical import tokenize
 from rag.records import Citation, Hit, Sentence
 
@@ -54,8 +55,9 @@ def judge(
     claim: _Claim | None = None,
 ) -> str | None:
     """SUPPORTS when `sentence` (after `before`, in `language`) states the
-    quoted sentence, CONFLICTS when it counts the same thing in the same
-    language as differently (another number before the same word: "100,000
+    quoted sentence; CONFLICTS when it says the same but on another weekday
+    or in another month (any language), or counts the same thing in the same
+    language differently (another number before the same word: "100,000
     protesters", "80,000 protesters"), sharing a name and as similar as a
     claim check asks; else None. `similarity` is their cosine similarity;
     `claim` is the quote as `rag.claims` reads it, when read already.
@@ -71,10 +73,17 @@ def judge(
     >>> judge("Over 100,000 protesters marched in Minsk.", "en",
     ...       "Over 80,000 protesters marched in Kyiv.", "", "en", 0.96, rules) is None
     True
+    >>> judge("Lukashenko flew to Sochi on Monday.", "en",
+    ...       "Lukasjenko fløy til Sotsji på tirsdag.", "", "nb", 0.93, rules)
+    'conflicts'
     """
     claim = claim or _Claim.read(quote, quote_language)
     if disagreement(claim, sentence, before, language, similarity, rules) is None:
         return SUPPORTS
+    if _other_time(claim, sentence) and not disagreement(
+        replace(claim, times=frozenset()), sentence, before, language, similarity, rules
+    ):
+        return CONFLICTS
     if language != quote_language or similarity < rules.min_similarity:
         return None
     if not any(name_position(name, sentence) is not None for name in claim.names):
@@ -85,6 +94,18 @@ def judge(
         if other and not values & other:
             return CONFLICTS
     return None
+
+
+def _other_time(claim: _Claim, sentence: str) -> bool:
+    """Whether the sentence names another weekday, or another month, than
+    the claim (and not the claim's)."""
+    theirs = when(sentence)
+    for kind in ("day:", "month:"):
+        ours = {t for t in claim.times if t.startswith(kind)}
+        other = {t for t in theirs if t.startswith(kind)}
+        if ours and other and not ours & other:
+            return True
+    return False
 
 
 def _counted(text: str, language: str) -> dict[str, set[str]]:
@@ -159,13 +180,14 @@ def corroborate(
     return out
 
 
-# Opens a quoted sentence that gives other numbers than the one before it.
+# Opens a quoted sentence that gives other numbers, or another day, than the
+# one before it.
 DIFFERS_TEXT = {
-    "en": "Another source gives other numbers:",
-    "sv": "En annan källa anger andra siffror:",
-    "nb": "En annen kilde oppgir andre tall:",
-    "nn": "Ei anna kjelde gjev andre tal:",
-    "da": "En anden kilde angiver andre tal:",
+    "en": "Another source says otherwise:",
+    "sv": "En annan källa uppger något annat:",
+    "nb": "En annen kilde oppgir noe annet:",
+    "nn": "Ei anna kjelde seier noko anna:",
+    "da": "En anden kilde siger noget andet:",
 }
 
 
@@ -179,7 +201,7 @@ def cited(
     """The answer text and citations for quoted sentences with what other
     stories say of them: each quote cites its own sentence, then those that
     also state it ("[1][3][5]", citations 3 and 5 marked `corroborates=1`);
-    a sentence that gives other numbers follows as a claim of its own,
+    a sentence that gives other numbers or another day follows as a claim of its own,
     opened by `DIFFERS_TEXT` (marked `contradicts`). `found` may be shorter
     than `quotes`. `dated` gives the date each quote opens with. `upto`
     writes only the first quotes (an answer streams one at a time): the

@@ -117,7 +117,7 @@ class Citation:
     outlet: str | None = None
     url: str | None = None
     # Another story that states what citation `corroborates` quotes ("also
-    # reported by"), or gives other numbers for it (`contradicts`):
+    # reported by"), or gives other numbers or another day for it (`contradicts`):
     # `rag.corroborate`.
     corroborates: int | None = None
     contradicts: int | None = None

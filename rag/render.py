@@ -109,7 +109,7 @@ def citation_html(c: Citation) -> str:
     if c.corroborates:
         role = f'<div class="note">Also states [{c.corroborates}].</div>'
     elif c.contradicts:
-        role = f'<div class="note">Gives other numbers than [{c.contradicts}].</div>'
+        role = f'<div class="note">Says otherwise than [{c.contradicts}].</div>'
     return (
         f'<li class="source" value="{c.n}"><div class="source-head">[{c.n}] '
         f"{_source_line(c.title, c.language, c.date, c.outlet, c.url)}</div>{role}"

@@ -98,7 +98,8 @@ class Settings:
     # set by bench/tune_confidence.py: at most 10% of answerable questions warned.
     answer_warn_below: float = 0.771
     # Each quoted sentence also cites up to 3 other stories that state it
-    # ("also reported by"), and quotes one that gives other numbers for it
+    # ("also reported by"), and quotes one that gives other numbers or another
+    # day for it
     # (rag/corroborate.py: the claim check's tests, on sentences found by a
     # search with the quoted sentence).
     corroborate: bool = True

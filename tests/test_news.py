@@ -76,7 +76,7 @@ def test_an_answer_shows_both_numbers_when_sources_differ(news):
     assert differing, result.text
     c = differing[0]
     assert "80,000" in c.sentence and "100,000" in by_n[c.contradicts].sentence
-    assert "Another source gives other numbers:" in result.text
+    assert "Another source says otherwise:" in result.text
     assert {c.outlet, by_n[c.contradicts].outlet} == {"Baltic Herald", "Nordic Wire"}
 
 
