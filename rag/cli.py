@@ -62,6 +62,32 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+EXIT_CODES = """exit codes:
+  0    ok
+  1    unexpected failure (RAG_DEBUG=1 shows the traceback)
+  2    bad usage or input (an empty or too long question, an unknown option or id)
+  3    missing or invalid index (the message says what to run)
+  4    nothing to ingest
+  5    embedder or generator unavailable
+  6    rag eval missed a --fail-under bar, or --compare found a regression
+  7    another process is writing to the index (see --wait)
+  8    the Milvus store or a Ray cluster cannot be reached
+  130  interrupted (Ctrl-C)"""
+
+
+def use_color(choice: str = "auto", stream=None) -> bool:
+    """Whether to print escape codes: `choice` "always" or "never", else on
+    a terminal unless NO_COLOR is set to anything but "" (no-color.org).
+
+    >>> use_color("never"), use_color("always")
+    (False, True)
+    """
+    if choice != "auto":
+        return choice == "always"
+    stream = stream or sys.stdout
+    return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
 STORE_HELP = (
     "where the index is kept: local (the --index folder, default), milvus:PATH.db (Milvus "
     "Lite) or milvus:http://HOST:19530 (a Milvus server; RAG_MILVUS_TOKEN); default RAG_STORE"
@@ -72,8 +98,17 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rag",
         description="Cited question answering over news articles (sv, nb, en).",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="bold highlights in answers: auto (on a terminal, unless NO_COLOR is set), "
+        "always or never",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
@@ -154,12 +189,20 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "verify",
         help="check every index file against its checksum (exit 3 on damage)",
+        description="Check every file of the index against its checksum, and what it means "
+        "(vectors of unit length, passages inside their articles, chunking as recorded); exit "
+        "3 naming the first thing wrong.",
     )
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
     p.add_argument("--store", help=STORE_HELP)
     p.set_defaults(run=_verify)
 
-    p = sub.add_parser("search", help="print the passages that best match a question")
+    p = sub.add_parser(
+        "search",
+        help="print the passages that best match a question",
+        description="Print the passages that best match a question, from every language (or "
+        "--lang), with their article, outlet, date, scores and wire copies.",
+    )
     _question_arguments(p, k_help="number of passages (default 5)")
     p.set_defaults(run=_search)
 
@@ -173,7 +216,13 @@ def _parser() -> argparse.ArgumentParser:
     _question_arguments(p, k_help="number of passages (default 20)")
     p.set_defaults(run=_timeline)
 
-    p = sub.add_parser("ask", help="answer a question, citing the sentence behind each claim")
+    p = sub.add_parser(
+        "ask",
+        help="answer a question, citing the sentence behind each claim",
+        description="Answer a question from the articles: every claim is followed by [n], the "
+        "sentence it quotes or that states it; other stories that state it are cited too. "
+        "When the articles do not answer, it says so.",
+    )
     _question_arguments(p, k_help="passages to draw from (default 5)")
     p.add_argument(
         "--generator",
@@ -224,7 +273,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=_eval)
 
-    p = sub.add_parser("serve", help="serve the chat app (http://127.0.0.1:7860)")
+    p = sub.add_parser(
+        "serve",
+        help="serve the chat app (http://127.0.0.1:7860)",
+        description="Serve the chat app on this machine (127.0.0.1) unless --host says "
+        "otherwise; set RAG_APP_PASSWORD before opening it to others. It never makes a public "
+        "share link.",
+    )
     p.add_argument("--host", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=_positive, help="port (default 7860)")
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
@@ -232,7 +287,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--embedder", help="must match the embedder the index was built with")
     p.set_defaults(run=_serve)
 
-    p = sub.add_parser("status", help="describe the index (exit 3 if missing or invalid)")
+    p = sub.add_parser(
+        "status",
+        help="describe the index (exit 3 if missing or invalid)",
+        description="Describe the index: its commit, articles, passages and sentences per "
+        "language, segments and size; exit 3 when it is missing or invalid.",
+    )
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
     p.add_argument("--store", help=STORE_HELP)
     p.add_argument("--json", action="store_true", help="print the current commit as JSON")
@@ -568,7 +628,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {n}. [{h.language}] {h.title} ({h.doc_id})")
         return 0
     print("Sources:")
-    mark = _highlighter(sys.stdout.isatty())
+    mark = _highlighter(use_color(args.color))
     for c in result.citations:
         date = f", {c.date}" if c.date else ""
         outlet = f" ({c.outlet})" if c.outlet else ""
@@ -622,7 +682,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.compare:
         if args.testset:
             raise UsageError("give either a test set or --compare OLD NEW, not both")
-        return _compare(*args.compare)
+        return _compare(*args.compare, color=args.color)
     stray = [item for item in args.fail_under if "=" not in item]
     if args.testset is None and len(stray) == 1:  # `--fail-under a=1 dev.jsonl`
         args.testset = Path(stray[0])
@@ -694,7 +754,7 @@ def _parse_bars(items: list[str], k: int) -> dict[str, float]:
     return bars
 
 
-def _compare(old_path: Path, new_path: Path) -> int:
+def _compare(old_path: Path, new_path: Path, color: str = "auto") -> int:
     from rag.evaluate import read_report
     from rag.report import align, compare, meta_differences
 
@@ -702,7 +762,7 @@ def _compare(old_path: Path, new_path: Path) -> int:
     for difference in meta_differences(old, new):
         print(f"warning: the runs differ in {difference}", file=sys.stderr)
     rows, regressions = compare(old, new)
-    mark = _highlighter(sys.stdout.isatty())
+    mark = _highlighter(use_color(color))
     lines = align(rows, left=2)
     for line, row in zip(lines, [rows[0], rows[0], *rows[1:]], strict=True):
         print(mark(line) if row[-1] == "REGRESSION" else line)

@@ -382,10 +382,14 @@ def launch(
     if host not in ("127.0.0.1", "localhost", "::1") and not settings.app_password:
         log.warning("serving on %s without a password: set RAG_APP_PASSWORD", host)
     auth = (settings.app_user, settings.app_password) if settings.app_password else None
-    return demo.launch(
+    demo.launch(
         server_name=host,
         server_port=port or settings.app_port,
         share=False,
+        # Gradio's own lines would suggest `share=True`, which this app never
+        # uses; it says where it listens itself, below.
+        quiet=True,
+        prevent_thread_lock=True,
         auth=auth,
         show_error=False,
         css=render.CSS,
@@ -402,6 +406,8 @@ def launch(
             "lifespan": housekeeping(),  # what Gradio leaves behind per request
         },
     )
+    print(f"* Running on local URL:  {demo.local_url}", flush=True)
+    demo.block_thread()
 
 
 MAX_UPLOAD = "16kb"

@@ -76,6 +76,7 @@ def serve(index: Path, **env: str) -> Iterator[str]:
             proc.kill()
             output, _ = proc.communicate()
         assert "Traceback" not in output, output
+        assert "share=True" not in output  # the app never shares; it does not hint at it
 
 
 @pytest.fixture(scope="module")

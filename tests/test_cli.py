@@ -165,3 +165,43 @@ def test_an_index_folder_that_cannot_be_made_is_bad_usage_before_any_work(tmp_pa
     assert proc.returncode == 2, proc.stderr
     assert f"cannot write an index in {where}" in proc.stderr
     assert "unexpected" not in proc.stderr and "Embedding" not in proc.stderr
+
+
+def test_help_lists_the_exit_codes_and_every_command_says_what_it_does():
+    import argparse
+
+    from rag.cli import _parser
+
+    proc = run("--help")
+    assert "exit codes:" in proc.stdout and "130" in proc.stdout and "  8 " in proc.stdout
+    parser = _parser()
+    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    quiet = [name for name, p in sub.choices.items() if not (p.description or "").strip()]
+    assert quiet == []
+
+
+def test_no_color_and_the_color_option_decide_the_escape_codes(monkeypatch):
+    import io
+
+    from rag.cli import use_color
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert use_color("auto", Terminal()) and not use_color("auto", io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not use_color("auto", Terminal()) and use_color("always", io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "")  # set but empty: no effect (no-color.org)
+    assert use_color("auto", Terminal())
+
+
+@pytest.mark.model
+def test_ask_prints_escape_codes_only_when_asked(seed_index: Settings):
+    question = "How many people did police detain at the Sunday protests?"
+    index = str(seed_index.index_path)
+    piped = run("ask", question, "--index", index)
+    assert "\x1b[" not in piped.stdout and "»" in piped.stdout
+    forced = run("--color", "always", "ask", question, "--index", index)
+    assert "\x1b[1m" in forced.stdout
