@@ -78,13 +78,30 @@ class RagRetriever(BaseRetriever):
     retriever: Retriever | None = None
     """An open retriever to search instead of the one `settings` names."""
 
+    since: str | None = None
+    """Only articles dated from then: YYYY, YYYY-MM or YYYY-MM-DD (None: any)."""
+    until: str | None = None
+    """Only articles dated until then, inclusive (None: any)."""
+
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        k: int | None = None,
+        languages: list[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
     ) -> list[Document]:
+        """`invoke(query, k=1)` (and `languages=`, `since=`, `until=`)
+        overrides the retriever's own for one call, as LangChain's retrievers do."""
+        k = self.k if k is None else k
+        languages = self.languages if languages is None else languages
+        dates = {"since": since or self.since, "until": until or self.until}
         if self.retriever is not None:
-            hits = self.retriever.retrieve(query, self.k, self.languages)
+            hits = self.retriever.retrieve(query, k, languages, **dates)
         else:
-            hits = retrieve(query, self.k, self.languages, settings=self.settings)
+            hits = retrieve(query, k, languages, settings=self.settings, **dates)
         return [hit_to_document(hit) for hit in hits]
 
 

@@ -72,6 +72,15 @@ def test_k_is_respected(tiny_retriever: Retriever):
         assert len(RagRetriever(retriever=tiny_retriever, k=k).invoke("Belarus")) == k
 
 
+def test_invoke_takes_k_and_languages_for_one_call(tiny_retriever: Retriever):
+    """LangChain's standard retriever suite calls `invoke(query, k=1)`."""
+    retriever = RagRetriever(retriever=tiny_retriever, k=5)
+    assert len(retriever.invoke("Belarus", k=1)) == 1
+    assert len(retriever.invoke("Belarus")) == 5  # the retriever's own k again
+    docs = retriever.invoke("Belarus", languages=["sv"])
+    assert docs and {d.metadata["language"] for d in docs} == {"sv"}
+
+
 def test_language_filter(tiny_retriever: Retriever):
     docs = RagRetriever(retriever=tiny_retriever, k=5, languages=["sv"]).invoke("Belarus")
     assert docs
