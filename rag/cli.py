@@ -271,6 +271,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write questions, answers, contexts and references as RAGAS JSONL",
     )
+    p.add_argument(
+        "--export-trec",
+        type=Path,
+        metavar="DIR",
+        help="also write run.trec and qrels.trec (passages by chunk id) for trec_eval or "
+        "ir_measures",
+    )
     p.set_defaults(run=_eval)
 
     p = sub.add_parser(
@@ -717,6 +724,11 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
         export_ragas(report, args.testset, args.export_ragas)
         print(f"RAGAS samples: {args.export_ragas}")
+    if args.export_trec:
+        from rag.evaluate import export_trec
+
+        paths = export_trec(report, args.export_trec)
+        print(f"TREC run and qrels: {', '.join(str(p) for p in paths)}")
     from rag.scoring import check_bars
 
     missed = check_bars(report["summary"], bars)

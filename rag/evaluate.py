@@ -113,7 +113,12 @@ def evaluate_testset(
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "label_problems": problems,
     }
-    return report.build(results, scoring.summarize(results), meta)
+    built = report.build(results, scoring.summarize(results), meta)
+    # every relevant passage, for the TREC qrels (`--export-trec`)
+    built["qrels"] = {
+        q.id: sorted(relevant(q)[0]) for q in questions if q.answerable and relevant(q)[1]
+    }
+    return built
 
 
 def read_report(path: Path) -> dict:
@@ -153,3 +158,18 @@ def export_ragas(report: dict, testset: Path, out: Path) -> None:
         out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     except OSError as exc:
         raise RagError(f"cannot write {out}: {exc}") from None
+
+
+def export_trec(report: dict, out: Path) -> list[Path]:
+    """run.trec and qrels.trec in `out`: the rankings and the relevant
+    passages, scored the same way by `ir_measures` or trec_eval."""
+    from rag.report import trec_qrels, trec_run
+
+    paths = [out / "run.trec", out / "qrels.trec"]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        paths[0].write_text("\n".join(trec_run(report)) + "\n", encoding="utf-8")
+        paths[1].write_text("\n".join(trec_qrels(report)) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise RagError(f"cannot write {out}: {exc}") from None
+    return paths

@@ -289,3 +289,29 @@ def ragas_rows(report: dict, references: dict[str, str]) -> list[dict]:
         }
         for q in report["questions"]
     ]
+
+
+def trec_run(report: dict, name: str = "rag") -> list[str]:
+    """The run's rankings as TREC run lines ("qid Q0 docno rank score tag"),
+    passages by chunk id, the best first (score: depth - rank + 1), for
+    trec_eval or `ir_measures.read_trec_run`.
+
+    >>> trec_run({"questions": [{"id": "q1", "retrieved": [{"chunk_id": "a"}, {"chunk_id": "b"}]}]})
+    ['q1 Q0 a 1 2 rag', 'q1 Q0 b 2 1 rag']
+    """
+    lines = []
+    for q in report["questions"]:
+        ranked = q["retrieved"]
+        for rank, r in enumerate(ranked, start=1):
+            lines.append(f"{q['id']} Q0 {r['chunk_id']} {rank} {len(ranked) - rank + 1} {name}")
+    return lines
+
+
+def trec_qrels(report: dict) -> list[str]:
+    """The relevant passages of every question ("qid 0 docno 1"): those that
+    hold a key phrase or are gold passages, as the run was scored with."""
+    return [
+        f"{qid} 0 {chunk_id} 1"
+        for qid, chunk_ids in report.get("qrels", {}).items()
+        for chunk_id in chunk_ids
+    ]

@@ -39,6 +39,8 @@ def evaluated(seed_index: Settings, tmp_path_factory: pytest.TempPathFactory):
         str(out / "report"),
         "--export-ragas",
         str(out / "ragas.jsonl"),
+        "--export-trec",
+        str(out / "trec"),
         "--fail-under",
         *QUALITY_BARS,
     )
@@ -76,6 +78,25 @@ def test_ragas_export_has_the_ragas_columns(evaluated):
     assert len(rows) == 64
     assert set(rows[0]) == {"user_input", "retrieved_contexts", "response", "reference"}
     assert rows[0]["retrieved_contexts"] and rows[0]["reference"]
+
+
+@pytest.mark.model
+def test_the_trec_export_scores_the_same_in_ir_measures(evaluated):
+    """ir_measures (trec_eval underneath) reads the run and qrels directly and
+    gets the report's nDCG@10 and MRR@10."""
+    import ir_measures
+    from ir_measures import RR, nDCG
+
+    _, out = evaluated
+    report = json.loads((out / "report" / "report.json").read_text(encoding="utf-8"))
+    qrels = list(ir_measures.read_trec_qrels(str(out / "trec" / "qrels.trec")))
+    run = list(ir_measures.read_trec_run(str(out / "trec" / "run.trec")))
+    judged = {q.query_id for q in qrels}
+    assert judged and {r.query_id for r in run} >= judged
+    theirs = ir_measures.calc_aggregate([nDCG @ 10, RR @ 10], qrels, run)
+    ours = [q["scores"] for q in report["questions"] if q["id"] in judged]
+    assert theirs[nDCG @ 10] == pytest.approx(sum(s["ndcg@10"] for s in ours) / len(ours))
+    assert theirs[RR @ 10] == pytest.approx(sum(s["mrr@10"] for s in ours) / len(ours))
 
 
 @pytest.mark.model
