@@ -42,6 +42,7 @@ def evaluate_testset(
     from rag.metrics import relevance_labels
     from rag.query import date_range, validate_question
     from rag.retrieval import get_retriever
+    from rag.store.base import stories
     from rag.testset import load_testset
 
     settings = settings or Settings.from_env()
@@ -64,7 +65,7 @@ def evaluate_testset(
     article_languages = {a.id: a.language for a in snapshot.articles()}
     # a story and its wire copies are one source: counted once, and a copy
     # of a gold article is as good as the article (rag.copies)
-    story_of = {info.id: key for key, infos in snapshot.copies().items() for info in infos}
+    story_of = stories(snapshot)
     # Each question's key phrases against every passage, once: the labels
     # serve both the label check and the relevance of the ranking.
     phrase_matches = {}
@@ -115,9 +116,8 @@ def evaluate_testset(
     }
     built = report.build(results, scoring.summarize(results), meta)
     # every relevant passage, for the TREC qrels (`--export-trec`)
-    built["qrels"] = {
-        q.id: sorted(relevant(q)[0]) for q in questions if q.answerable and relevant(q)[1]
-    }
+    judged = {q.id: relevant(q) for q in questions if q.answerable}
+    built["qrels"] = {qid: sorted(ids) for qid, (ids, n) in judged.items() if n}
     return built
 
 

@@ -31,7 +31,7 @@ from rag.query import date_range, validate_question
 from rag.records import Hit, Source
 from rag.settings import Settings
 from rag.store import open_store
-from rag.store.base import ArticleInfo, Store
+from rag.store.base import ArticleInfo, Store, stories
 from rag.store.base import View as Snapshot
 
 MAX_K = 100
@@ -162,26 +162,29 @@ class Retriever:
         snapshot: Snapshot | None = None,
         dates: tuple[str, str] | None = None,
         vector: np.ndarray | None = None,
-        prefer: tuple[str, str] | None = None,
     ) -> Scored:
         """Candidates from dense and lexical search in each language (of
         articles dated in `dates`, see `rag.query.date_range`), fused.
         `vector` stands in for the question's embedding when given (a
-        stored sentence's, to find what else states it). `prefer` (dates
-        as `dates`) searches those dates too and raises their candidates'
-        fused score by `settings.time_boost`: a question that names a time
-        prefers passages from then, without losing the others."""
+        stored sentence's, to find what else states it). Without `dates`, a
+        time the question names (`rag.chronology.named_period`) is searched
+        too, and its candidates' fused score raised by `settings.time_boost`:
+        the question prefers passages from then, without losing the others."""
 
         settings = self.settings
         snap = snapshot or self.snapshot
         qlang = question_language(question)
         qvec = self._embed_query(question) if vector is None else vector
+        prefer = None
+        if dates is None and vector is None and settings.time_boost:
+            named = named_period(question, qlang)
+            prefer = date_range(*named) if named else None
         searched = [lang for lang in snap.languages if languages is None or lang in languages]
         lexical = snap.lexical(tokenize(question, qlang if qlang != UNKNOWN else ""))
         depths = {lang: min(settings.candidates, snap.language_counts[lang]) for lang in searched}
         found = snap.candidates(qvec, lexical, depths, settings.dense_probe_share, dates)
         then = np.zeros(0, dtype=np.int64)
-        if prefer is not None and settings.time_boost:
+        if prefer is not None:
             then = np.asarray(
                 snap.candidates(qvec, lexical, depths, settings.dense_probe_share, prefer),
                 dtype=np.int64,
@@ -237,11 +240,7 @@ class Retriever:
         dates = date_range(since, until)
         snap = snapshot or self.snapshot  # one commit for the whole question
         wanted = self.check_languages(languages, snap)
-        prefer = None
-        if dates is None and vector is None:
-            named = named_period(question, question_language(question))
-            prefer = date_range(*named) if named else None
-        scored = self.score(question, wanted, snap, dates, vector, prefer)
+        scored = self.score(question, wanted, snap, dates, vector)
         order = scored.order()
         ids = scored.ids[order]
         vectors = snap.vectors_of(ids)
@@ -259,15 +258,15 @@ class Retriever:
 
         spans = _LazySpans(span, len(ids))
         copies = snap.copies()  # {story: its articles}, for the few stories with copies
-        story_of = {info.id: key for key, infos in copies.items() for info in infos}
-        stories = _LazySpans(lambda pos: story_of.get(spans[pos][0], spans[pos][0]), len(ids))
+        story_of = stories(snap)
+        story = _LazySpans(lambda pos: story_of.get(spans[pos][0], spans[pos][0]), len(ids))
         chosen = diversify(
             list(ids),
             vectors,
             spans,
             k,
             self.settings.near_duplicate_cosine,
-            stories=stories if story_of else None,
+            stories=story if story_of else None,
         )
         dense_rank = _ranks(scored.ids, scored.dense)
         lexical_rank = _ranks(scored.ids, scored.lexical, positive_only=True)

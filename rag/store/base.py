@@ -18,6 +18,7 @@ knows which: retrieval reads a `View`, ingest writes through a `Writer`, and
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -185,6 +186,20 @@ class View(Protocol):
         """Every story with more than one live article: its key (the id of
         its first article, `Article.copy_of`) and its live articles. The
         view works it out once and keeps it."""
+
+
+_STORIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def stories(view: View) -> dict[str, str]:
+    """{article id: its story's key} for every live article of a story with
+    copies (`View.copies()`); an article absent is a story of its own. Worked
+    out once per view: search asks at every question."""
+    found = _STORIES.get(view)
+    if found is None:
+        found = {info.id: key for key, infos in view.copies().items() for info in infos}
+        _STORIES[view] = found
+    return found
 
 
 def article_meta(article: Article) -> str:
