@@ -448,6 +448,13 @@ def _print_copies(copies) -> None:
             )
 
 
+def _print_also_in(sources, indent: str) -> None:
+    """The wire copies of a passage's story, on one line (none: nothing)."""
+    if sources:
+        listed = "; ".join(f"{s.outlet or s.title} ({s.doc_id})" for s in sources)
+        print(f"{indent}also in {len(sources)} source(s), wire copies: {listed}")
+
+
 def _shorten(text: str, width: int) -> str:
     return textwrap.shorten(text, width=width, placeholder="…")
 
@@ -546,9 +553,7 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
                 " ".join(h.text.split()), width, initial_indent="   ", subsequent_indent="   "
             )
         )
-        if h.also_in:
-            listed = "; ".join(f"{s.outlet or s.title} ({s.doc_id})" for s in h.also_in)
-            print(f"   also in {len(h.also_in)} source(s), wire copies: {listed}")
+        _print_also_in(h.also_in, "   ")
         print()
     return 0
 
@@ -645,9 +650,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
             print(f"    also reports what [{c.corroborates}] says")
         elif c.contradicts:
             print(f"    says otherwise than [{c.contradicts}] (other numbers or another day)")
-        if c.also_in:
-            listed = "; ".join(f"{s.outlet or s.title} ({s.doc_id})" for s in c.also_in)
-            print(f"    also in {len(c.also_in)} source(s), wire copies: {listed}")
+        _print_also_in(c.also_in, "    ")
         at = c.passage.find(c.sentence)
         shown = (
             c.passage[:at] + mark(c.sentence) + c.passage[at + len(c.sentence) :]

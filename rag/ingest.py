@@ -229,8 +229,6 @@ class _Session:
                     article.id, article.title, found.article_id, found.group, found.similarity
                 )
             )
-        else:
-            article = replace(article, copy_of=None)
         if article.id not in self._known:
             finder.add(article.id, article.language, sig, article.copy_of)
             self._known.add(article.id)

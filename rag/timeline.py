@@ -49,8 +49,8 @@ def events(hits: Sequence[Hit]) -> list[Event]:
             h.text,
             h.chunk_id,
             h.score,
-            getattr(h, "url", None),
-            getattr(h, "outlet", None),
+            h.url,
+            h.outlet,
         )
         for h in hits
         if h.date

@@ -228,18 +228,13 @@ class MilvusView:
     def _article_infos(self, doc_ids: set[str]) -> dict[str, ArticleInfo]:
         """What a hit shows of these live articles (one query for those not
         seen before in this view)."""
-        missing = sorted(d for d in doc_ids if d not in self._infos)
+        missing = {d for d in doc_ids if d not in self._infos}
         if missing:
-            rows = self.client.query(
-                self.name("articles"),
-                filter=f"part == 0 and doc_id in {schema.quoted(missing)} and {self._where}",
-                output_fields=_INFO_FIELDS,
-                **STRONG,
-            )
+            fetched = self._article_infos_if_live(missing)
             with self._lock:
                 if len(self._infos) > 50_000:
                     self._infos.clear()
-                self._infos.update({r["doc_id"]: _info(r, self.location) for r in rows})
+                self._infos.update(fetched)
         lost = [d for d in doc_ids if d not in self._infos]
         if lost:
             raise IndexInvalidError(f"{self.location}: passages of article {lost[0]!r} lack it")
