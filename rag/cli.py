@@ -486,10 +486,12 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_skipped(skipped) -> None:
+    """What was not indexed, and why: once, on stderr (the loaders return
+    these as records and do not log them too)."""
     if skipped:
-        print(f"Skipped {len(skipped)}:")
-        for s in skipped:
-            print(f"  {s.source}: {s.reason}")
+        lines = [f"Skipped {len(skipped)} (not indexed):"]
+        lines += [f"  {s.source}: {s.reason}" for s in skipped]
+        print("\n".join(lines), file=sys.stderr)
 
 
 def _print_index(report) -> None:

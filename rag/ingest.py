@@ -475,17 +475,18 @@ def build_index(
         for stamp in _progress(todo, progress, "reading", "file"):
             docs, skips = read_file(paths[stamp.path], seeds)
             session.tally.read += 1
-            session.tally.skipped += skips
             in_file = by_file.get(stamp.path, [])
+            if docs or not in_file:
+                session.tally.skipped += skips
             if not docs and in_file:
-                _keep_warning(session, stamp.path, len(in_file))
+                _keep(session, stamp.path, skips, len(in_file))
                 continue
             _apply(session, stamp, docs, by_id, in_file, still_holds, seen, keep_others=True)
         if session.empties(len(indexed)) and not session.tally.added + session.tally.updated:
             raise IngestError(
                 f"no readable articles in {seeds} ({len(files)} files found, "
-                f"{len(session.tally.skipped)} skipped); add .txt, .md or .jsonl files. The "
-                f"index was left as it was."
+                f"{len(session.tally.skipped)} skipped); add .txt, .md, .jsonl, .html or "
+                f"feed files. The index was left as it was.{_listed(session.tally.skipped)}"
             )
         session.flush()
         if writer.compact_after_bulk(session.tally.passages_written):
@@ -705,8 +706,14 @@ def _quiet_read(path: Path, folder: Path) -> list[Document]:
         logging.getLogger("rag.loaders").setLevel(level)
 
 
-def _keep_warning(session: _Session, file: str, n: int) -> None:
-    log.warning("%s could not be read; its %d indexed article(s) are kept as they were", file, n)
+def _keep(session: _Session, file: str, skips: list[Skipped], n: int) -> None:
+    """A file that was indexed and now cannot be read: its articles stay, and
+    its skip says so (one message per problem, not a skip and a warning)."""
+    kept = f"its {n} indexed article(s) are kept as they were"
+    if skips:
+        session.tally.skipped += [replace(s, reason=f"{s.reason}; {kept}") for s in skips]
+    else:
+        session.tally.skipped.append(Skipped(file, f"holds no articles now; {kept}"))
     session.tally.unchanged += n
 
 
@@ -739,6 +746,15 @@ def _bar(total: int, enabled: bool, desc: str, unit: str):
     return tqdm(total=total, desc=desc, unit=unit, disable=not enabled or total < 2, leave=False)
 
 
+def _listed(skipped: list[Skipped], most: int = 20) -> str:
+    """The skips as lines for an error message (the first `most`)."""
+    if not skipped:
+        return ""
+    lines = [f"\n  {s.source}: {s.reason}" for s in skipped[:most]]
+    if len(skipped) > most:
+        lines.append(f"\n  … and {len(skipped) - most} more")
+    return "\nSkipped:" + "".join(lines)
+
+
 def _skip(source: str, reason: str) -> Skipped:
-    log.warning("skipped %s: %s", source, reason)
     return Skipped(source, reason)

@@ -1,8 +1,10 @@
 """Reading articles from disk: .txt, .md and .jsonl files under a directory.
 
 I/O at the edge. Decodes UTF-8, falls back to a detected charset with a
-warning, and skips binary, empty, undecodable or oversized files with a warning
-that names the file. One bad file (or one bad JSONL line) never stops the rest.
+warning, and skips binary, empty, undecodable or oversized files, each
+returned as a `Skipped` record that names the file and says why (the caller
+reports them, once; they are not logged as well). One bad file (or one bad
+JSONL line) never stops the rest.
 """
 
 from __future__ import annotations
@@ -66,8 +68,6 @@ def scan(directory: Path) -> tuple[list[Path], list[Skipped]]:
             skipped.append(Skipped(printable(str(p)), "is not a regular file (a pipe or device)"))
         else:
             files.append(p)
-    for entry in skipped:
-        log.warning("skipped %s: %s", entry.source, entry.reason)
     return files, skipped
 
 
@@ -256,6 +256,4 @@ def read_directory(directory: Path) -> Iterator[tuple[Path, list[Document], list
 
 
 def _skip(source: object, reason: str) -> Skipped:
-    name = printable(str(source))
-    log.warning("skipped %s: %s", name, reason)
-    return Skipped(name, reason)
+    return Skipped(printable(str(source)), reason)

@@ -77,7 +77,7 @@ def test_empty_file_skipped(tmp_path: Path, content: bytes, caplog) -> None:
     assert len(skipped) == 1
     assert skipped[0].source == str(path)
     assert "empty" in skipped[0].reason
-    assert "empty.txt" in caplog.text
+    assert caplog.records == []  # said once, by whoever reports the record
 
 
 def test_bom_only_file_skipped_as_empty(tmp_path: Path) -> None:
@@ -127,8 +127,7 @@ def test_jsonl_good_bad_and_textless_lines(tmp_path: Path, caplog) -> None:
     assert [s.source for s in skipped] == [f"{path}:2", f"{path}:3"]
     assert "JSON" in skipped[0].reason
     assert "text" in skipped[1].reason
-    assert "feed.jsonl:2" in caplog.text
-    assert "feed.jsonl:3" in caplog.text
+    assert caplog.records == []  # the records say it; the CLI prints them once
 
 
 def test_jsonl_non_string_field_skipped(tmp_path: Path) -> None:
