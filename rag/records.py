@@ -20,6 +20,10 @@ class Document:
     language: str | None = None
     url: str | None = None
     outlet: str | None = None  # who published it (a feed's or a page's site name)
+    author: str | None = None
+    # True when `text` is already a page's or feed entry's main text (found by
+    # an extractor): the plain-text cleaner for .txt files is not run on it
+    extracted: bool = False
 
 
 @dataclass(frozen=True)
