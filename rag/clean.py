@@ -54,27 +54,34 @@ _MD_HEADING = re.compile(r"^#{1,6}\s+")
 _TERMINAL = tuple('.!?…:;"”’»)')
 
 
-def clean_article(raw: str, title: str | None = None) -> Cleaned:
-    """Clean one article's raw text.
+def clean_article(raw: str, title: str | None = None, extracted: bool = False) -> Cleaned:
+    """Clean one article's raw text. `extracted` text is already a page's
+    main text (`rag.readers`): only its paragraphs are tidied (repeats and
+    a repeated title dropped); the patterns for plain-text files are not
+    applied to it.
 
     >>> c = clean_article("Headline here\\n\\nHeadline here\\n\\nBody text.\\n\\nSource link")
     >>> (c.title, c.text)
     ('Headline here', 'Body text.')
+    >>> clean_article("Source link\\n\\nBody.", title="T", extracted=True).text
+    'Source link\\n\\nBody.'
     """
     text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
     text = text.lstrip("\ufeff")
-    marker = _DATE_MARKER.match(text)  # the date it gives is read by rag.dates
+    marker = None if extracted else _DATE_MARKER.match(text)  # its date is read by rag.dates
     if marker:
         text = text[marker.end() :]
 
-    paragraphs = _drop_boilerplate(_paragraphs(text))
+    paragraphs = _paragraphs(text)
+    if not extracted:
+        paragraphs = _drop_boilerplate(paragraphs)
     paragraphs = _dedupe(paragraphs)
 
     if title is None and len(paragraphs) > 1 and _is_headline(paragraphs[0]):
         title = paragraphs.pop(0)
     elif title is not None and paragraphs and _norm(paragraphs[0]) == _norm(title):
         paragraphs.pop(0)
-    if paragraphs:
+    if paragraphs and not extracted:
         paragraphs[-1] = _TRAILING_BYLINE.sub("", paragraphs[-1])
     body = "\n\n".join(p for p in paragraphs if p)
     return Cleaned(title=title.strip() if title else None, text=body)

@@ -380,7 +380,10 @@ def _setup_environment(verbose: bool) -> None:
         format="%(levelname)s: %(message)s",
         stream=sys.stderr,
     )
-    for name in ("bm25s", "sentence_transformers", "transformers", "faiss"):
+    # (trafilatura and htmldate warn about a page without an article, which
+    # the ingest report already lists as skipped, with the reason)
+    quiet = ("bm25s", "sentence_transformers", "transformers", "faiss", "trafilatura", "htmldate")
+    for name in quiet:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 

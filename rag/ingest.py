@@ -32,7 +32,7 @@ from rag.embedding import Embedder, make_embedder
 from rag.errors import IndexInvalidError, IndexMissingError, IngestError, UsageError
 from rag.language import UNKNOWN, detect_language, normalize_code
 from rag.lexical import tokenize
-from rag.loaders import Skipped, printable, read_file, scan
+from rag.loaders import MANY, SUFFIXES, Skipped, printable, read_file, scan
 from rag.records import Article, Document
 from rag.settings import Settings
 from rag.store import open_store
@@ -126,7 +126,7 @@ def prepare_article(doc: Document) -> Article | None:
     """The cleaned article, or None when nothing is left after cleaning. Its
     date is the publication date its metadata, date line or text gives
     (`rag.dates`), with the words that gave it."""
-    cleaned = clean_article(doc.text, title=doc.title)
+    cleaned = clean_article(doc.text, title=doc.title, extracted=doc.extracted)
     if not cleaned.text.strip():
         return None
     language = normalize_code(doc.language) if doc.language else UNKNOWN
@@ -145,6 +145,7 @@ def prepare_article(doc: Document) -> Article | None:
         url=doc.url,
         date_evidence=found.evidence if found else None,
         outlet=doc.outlet,
+        author=doc.author,
     )
 
 
@@ -485,8 +486,8 @@ def build_index(
         if session.empties(len(indexed)) and not session.tally.added + session.tally.updated:
             raise IngestError(
                 f"no readable articles in {seeds} ({len(files)} files found, "
-                f"{len(session.tally.skipped)} skipped); add .txt, .md, .jsonl, .html or "
-                f"feed files. The index was left as it was.{_listed(session.tally.skipped)}"
+                f"{len(session.tally.skipped)} skipped); add {' '.join(SUFFIXES)} "
+                f"files. The index was left as it was.{_listed(session.tally.skipped)}"
             )
         session.flush()
         if writer.compact_after_bulk(session.tally.passages_written):
@@ -517,7 +518,8 @@ def add_files(
         else:
             raise UsageError(f"{path} does not exist")
     if not files:
-        raise IngestError(f"no .txt, .md or .jsonl files in {', '.join(map(str, paths))}")
+        kinds = " ".join(SUFFIXES)
+        raise IngestError(f"no article files ({kinds}) in {', '.join(map(str, paths))}")
     seeds = settings.seeds_path.resolve() if settings.seeds_path.is_dir() else None
     with _adding(settings, embedder, progress, wait) as (session, by_id, by_file):
         session.tally.skipped += skipped_before
@@ -526,7 +528,7 @@ def add_files(
             stamp = _stamp(path)
             base = folder or (seeds if seeds and under(stamp.path, str(seeds)) else None)
             docs, skips = read_file(path, base)
-            if base is None and path.suffix.lower() != ".jsonl":
+            if base is None and path.suffix.lower() not in MANY:
                 docs = [_with_id(d, path.stem) for d in docs]
             session.tally.read += 1
             session.tally.skipped += skips

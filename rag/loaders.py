@@ -1,4 +1,7 @@
-"""Reading articles from disk: .txt, .md and .jsonl files under a directory.
+"""Reading articles from disk: .txt, .md and .jsonl files, saved web pages
+(.html, .htm) and RSS/Atom feeds (.xml, .rss, .atom) under a directory.
+Pages and feeds go through `rag.readers` (an extractor finds their main text
+and metadata); text files through the cleaner at ingest.
 
 I/O at the edge. Decodes UTF-8, falls back to a detected charset with a
 warning, and skips binary, empty, undecodable or oversized files, each
@@ -22,7 +25,14 @@ from rag.records import Document
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md", ".jsonl")
+HTML_SUFFIXES = (".html", ".htm")
+FEED_SUFFIXES = (".xml", ".rss", ".atom")
+SUFFIXES = (".txt", ".md", ".jsonl", *HTML_SUFFIXES, *FEED_SUFFIXES)
+# Files that hold many articles, each with an id of its own
+MANY = (".jsonl", *FEED_SUFFIXES)
+# Under a seeds folder: where the app's library moves the files of articles
+# it removed (`rag.library`); never read, so a rebuild does not bring them back.
+REMOVED = ".removed"
 MAX_FILE_BYTES = 200 * 1024 * 1024
 WESTERN = ("cp1252", "latin_1", "iso8859_15")
 
@@ -51,6 +61,8 @@ def scan(directory: Path) -> tuple[list[Path], list[Skipped]]:
         if p.suffix.lower() not in SUFFIXES:
             continue
         relative = p.relative_to(directory)
+        if relative.parts[0] == REMOVED:
+            continue  # files of articles removed in the app's library: not read
         if any(part.startswith(".") for part in relative.parts):
             skipped.append(Skipped(printable(str(p)), "is hidden (its name starts with a dot)"))
             continue
@@ -81,15 +93,30 @@ def read_file(path: Path, directory: Path | None = None) -> tuple[list[Document]
         data = path.read_bytes()
     except OSError as exc:
         return [], [_skip(path, f"cannot be read ({exc.strerror or exc})")]
+    suffix = path.suffix.lower()
+    doc_id = document_id(path, directory) if directory is not None else printable(path.stem)
+    source = printable(str(path))
+    if suffix in FEED_SUFFIXES and data.strip() and not _looks_binary(data):
+        from rag.readers.feed import feed_documents
+
+        # bytes: the feed's own XML declaration says how it is encoded
+        docs, passed = feed_documents(data, stem=doc_id, source=source)
+        return docs, [_skip(where, reason) for where, reason in passed]
     text, problem = decode(data, str(path))
     if text is None:
         return [], [_skip(path, problem or "cannot be decoded")]
     if not text.strip():
         return [], [_skip(path, "is empty")]
-    if path.suffix.lower() == ".jsonl":
+    if suffix == ".jsonl":
         return _read_jsonl(path, text)
-    doc_id = document_id(path, directory) if directory is not None else printable(path.stem)
-    return [Document(id=doc_id, text=text, source=printable(str(path)))], []
+    if suffix in HTML_SUFFIXES:
+        from rag.readers.html import html_document
+
+        page = html_document(text, doc_id=doc_id, source=source)
+        if page is None:
+            return [], [_skip(path, "is a web page without an article (no main text found)")]
+        return [page], []
+    return [Document(id=doc_id, text=text, source=source)], []
 
 
 def document_id(path: Path, directory: Path) -> str:

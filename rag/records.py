@@ -47,6 +47,7 @@ class Article:
     date_evidence: str | None = None
     outlet: str | None = None
     copy_of: str | None = None
+    author: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -47,6 +47,14 @@ class ArticleInfo(NamedTuple):
         return self.copy_of or self.id
 
 
+class Listed(NamedTuple):
+    """A live article as a library lists it: no text."""
+
+    info: ArticleInfo
+    passages: int
+    file: str  # absolute path of the file it was read from, "" when none
+
+
 @dataclass(frozen=True)
 class IndexInfo:
     """What a committed state says about itself."""
@@ -178,6 +186,10 @@ class View(Protocol):
 
     def article_languages(self) -> dict[str, int]: ...
 
+    def catalog(self) -> Iterator[Listed]:
+        """Every live article with its passage count and file, without its
+        text (the app's library lists these)."""
+
     def signatures(self) -> Iterator[tuple[str, str, bytes, str | None]]:
         """(id, language, copy signature, copy_of) of every live article
         that has a signature: what ingest groups new articles against."""
@@ -204,8 +216,12 @@ def stories(view: View) -> dict[str, str]:
 
 def article_meta(article: Article) -> str:
     """What an article has beyond the columns every backend stores (date
-    evidence, outlet), as the JSON text both backends keep."""
-    meta = {"date_evidence": article.date_evidence, "outlet": article.outlet}
+    evidence, outlet, author), as the JSON text both backends keep."""
+    meta = {
+        "date_evidence": article.date_evidence,
+        "outlet": article.outlet,
+        "author": article.author,
+    }
     return json.dumps({k: v for k, v in meta.items() if v is not None}, ensure_ascii=False)
 
 

@@ -214,6 +214,7 @@ class StoredArticle:
             url=url,
             date_evidence=meta.get("date_evidence"),
             outlet=meta.get("outlet"),
+            author=meta.get("author"),
             copy_of=copy_of,
         )
         self.signature = signature or b""

@@ -15,6 +15,7 @@ import json
 import os
 import threading
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -460,6 +461,16 @@ class Segment:
                     f"{self.path / 'records.sqlite'}: an article row is malformed. {REBUILD}"
                 )
         return rows
+
+    def catalog(self) -> Iterator[tuple[ArticleInfo, int, str]]:
+        """(info, passage count, file) of every article row, in row order."""
+        where = self.path / "records.sqlite"
+        select = f"SELECT {info_columns(self.version)}, chunk_end - chunk_start, file FROM articles"
+        for values in self._query(f"{select} ORDER BY row"):
+            passages, file = values[-2:]
+            if not (isinstance(passages, int) and isinstance(file, str)):
+                raise IndexInvalidError(f"{where}: an article row is malformed. {REBUILD}")
+            yield info_from_row(values[:-2], where), passages, file
 
     def chunks(self, rows: list[int]) -> list[tuple[int, Chunk]]:
         """(article row, Chunk with doc_id unset) for each passage row, in order."""

@@ -18,7 +18,7 @@ import numpy as np
 
 from rag.errors import IndexInvalidError
 from rag.records import Article, Chunk, Sentence
-from rag.store.base import ArticleInfo, IndexedFile, IndexInfo, StoredVectors
+from rag.store.base import ArticleInfo, IndexedFile, IndexInfo, Listed, StoredVectors
 from rag.store.files import bytes_hash, file_hash
 from rag.store.local import dense
 from rag.store.local.commit import REBUILD, SEGMENTS, Commit, SegmentRef, read_current
@@ -420,6 +420,14 @@ class Snapshot:
             for row, doc_id, file, size, mtime, hashed in segment.article_files():
                 if not _contains(deleted, row):
                     yield IndexedFile(doc_id, file, size, mtime, hashed)
+
+    def catalog(self) -> Iterator[Listed]:
+        """Every live article with its passage count and file (no text)."""
+        for s, segment in enumerate(self.segments):
+            deleted = self.deleted[s]
+            for info, passages, file in segment.catalog():
+                if not _contains(deleted, info.row):
+                    yield Listed(info, passages, file)
 
     def signatures(self) -> Iterator[tuple[str, str, bytes, str | None]]:
         """(id, language, copy signature, copy_of) of every live article that

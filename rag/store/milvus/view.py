@@ -23,6 +23,7 @@ from rag.store.base import (
     ArticleInfo,
     IndexedFile,
     IndexInfo,
+    Listed,
     StoredVectors,
     read_article_meta,
 )
@@ -375,6 +376,11 @@ class MilvusView:
     def article_languages(self) -> dict[str, int]:
         return dict(sorted(self.meta.get("article_languages", {}).items()))
 
+    def catalog(self) -> Iterator[Listed]:
+        fields = ["doc_id", "title", "language", "date", "url", "meta", "copy_of", "chunks", "file"]
+        for r in self._iterate("articles", "part == 0", fields):
+            yield Listed(_info(r, self.location), r["chunks"], r["file"])
+
     # ------------------------------------------------------------ scanning
 
     def _scan(self, suffix: str, condition: str, fields: list[str]) -> list[dict]:
@@ -461,5 +467,6 @@ def _article(rows: list[dict], where: str) -> Article:
         url=first["url"] or None,
         date_evidence=meta.get("date_evidence"),
         outlet=meta.get("outlet"),
+        author=meta.get("author"),
         copy_of=first.get("copy_of") or None,
     )
