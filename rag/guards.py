@@ -32,19 +32,26 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # A refused body up to this size is read and dropped, so that the client can
 # read the 413; past it the connection is closed (the client sees a reset).
 DRAIN_BYTES = 64 * 1024 * 1024
+UPLOAD_ROUTE = "/gradio_api/upload"
 
 
 class BodyLimit:
     """ASGI middleware: answers 413 to an HTTP request whose body is over
     `limit` bytes (or whose Content-Length is not a number)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, uploads: int | None = None) -> None:
         self.app = app
         self.limit = limit
+        # Gradio's upload route (the Library tab's files) has its own bound;
+        # None: the same as every other request.
+        self.uploads = uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if self.uploads is not None and str(scope.get("path", "")).endswith(UPLOAD_ROUTE):
+            await BodyLimit(self.app, self.uploads)(scope, receive, send)
             return
         declared = dict(scope.get("headers") or ()).get(b"content-length")
         if declared is not None:
@@ -102,10 +109,7 @@ class BodyLimit:
             more = message.get("more_body", False)
 
     async def _refuse(self, send: Send) -> None:
-        body = (
-            f"Request too large: the app takes at most {self.limit:,} bytes "
-            "(a question and its recent conversation).\n"
-        ).encode()
+        body = f"Request too large: the app takes at most {self.limit:,} bytes.\n".encode()
         await send(
             {
                 "type": "http.response.start",

@@ -148,6 +148,13 @@ class Settings:
     # page keeps (100 turns of ~2.5 KB) fit four times over; a larger one is
     # refused (413) before it is parsed.
     app_max_request_bytes: int = 1_000_000
+    # The Library tab (`rag.library`): lists the index, takes uploads (kept
+    # under seeds/library) and removes articles. Off (RAG_APP_LIBRARY=0): the
+    # page only answers, and takes no files. An upload takes at most
+    # `app_upload_files` files of `app_upload_bytes` each.
+    app_library: bool = True
+    app_upload_bytes: int = 20_000_000
+    app_upload_files: int = 50
     # When set (RAG_APP_PASSWORD), the app asks for user `app_user` and this.
     app_user: str = "rag"
     app_password: str = field(default="", repr=False)
@@ -173,6 +180,8 @@ class Settings:
             "app_queue": 1,
             "app_sessions": 1,
             "app_max_request_bytes": 1024,
+            "app_upload_bytes": 1,
+            "app_upload_files": 1,
             "max_new_tokens": 1,
         }
         for name, least in limits.items():

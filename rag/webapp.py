@@ -28,6 +28,7 @@ from rag.conversation import standalone_query
 from rag.errors import RagError
 from rag.generation import EXTRACTIVE, available, check_spec
 from rag.guards import BodyLimit, housekeeping
+from rag.library_page import library_tab
 from rag.query import MAX_HISTORY, date_range, validate_question
 from rag.records import Answer
 from rag.retrieval import Retriever, get_retriever
@@ -270,70 +271,79 @@ def build_demo(settings: Settings | None = None):
     with gr.Blocks(
         title=TITLE,
         analytics_enabled=False,
-        # Files uploaded anyway (the app takes none) are deleted within the hour.
+        # Uploaded files are copied into seeds/library when they are added;
+        # Gradio's temporary copies (and any upload never added) go within the hour.
         delete_cache=(UPLOAD_SWEEP_SECONDS, UPLOAD_SWEEP_SECONDS),
     ) as demo:
         gr.Markdown(f"## {TITLE}\n{INTRO}")
         gr.HTML(render.notice_html(error) if error else "", visible=bool(error), elem_id="error")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(
-                    label="Conversation",
-                    elem_id="chat",
-                    render_markdown=False,  # answers are HTML built (and escaped) by rag.render
-                    sanitize_html=True,
-                    latex_delimiters=[],  # "$" in an article is money, not maths
-                    allow_tags=False,
-                    feedback_options=None,
-                    height=560,
-                    placeholder="Answers appear here, each claim with its source [n].",
-                )
-                question = gr.Textbox(
-                    label="Question",
-                    placeholder="Ask in Swedish, Norwegian or English…",
-                    # No max_length: the browser would cut a pasted question
-                    # silently; the server says it is too long and keeps it
-                    # in the box to shorten.
-                    submit_btn="Ask",
-                    autofocus=True,
-                    elem_id="question",
-                )
-                gr.Examples(EXAMPLES, inputs=question, label="Examples")
-                with gr.Accordion("Settings", open=False):
-                    k = gr.Slider(1, 10, value=settings.k, step=1, label="Passages to draw from")
-                    langs = gr.CheckboxGroup(
-                        choices,
-                        value=list(languages),
-                        label="Languages of the passages (none ticked: all)",
+        with gr.Tabs(elem_id="pages"):
+            with gr.Tab("Ask", id="ask-tab"), gr.Row(equal_height=False):
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        label="Conversation",
+                        elem_id="chat",
+                        render_markdown=False,  # answers are HTML built (and escaped) by rag.render
+                        sanitize_html=True,
+                        latex_delimiters=[],  # "$" in an article is money, not maths
+                        allow_tags=False,
+                        feedback_options=None,
+                        height=560,
+                        placeholder="Answers appear here, each claim with its source [n].",
                     )
-                    generator = gr.Dropdown(
-                        generators,
-                        value=settings.generator
-                        if settings.generator in generators
-                        else generators[0],
-                        label="Generator (a language model writes the answer; each claim is "
-                        "checked against its source)",
-                        visible=len(generators) > 1,
+                    question = gr.Textbox(
+                        label="Question",
+                        placeholder="Ask in Swedish, Norwegian or English…",
+                        # No max_length: the browser would cut a pasted question
+                        # silently; the server says it is too long and keeps it
+                        # in the box to shorten.
+                        submit_btn="Ask",
+                        autofocus=True,
+                        elem_id="question",
                     )
-                    with gr.Row():
-                        since = gr.Textbox(
-                            "",  # a value: API clients may leave the dates out
-                            label="Articles dated from",
-                            placeholder="YYYY, YYYY-MM or YYYY-MM-DD",
-                            elem_id="since",
+                    gr.Examples(EXAMPLES, inputs=question, label="Examples")
+                    with gr.Accordion("Settings", open=False):
+                        k = gr.Slider(
+                            1, 10, value=settings.k, step=1, label="Passages to draw from"
                         )
-                        until = gr.Textbox(
-                            "",
-                            label="until (inclusive)",
-                            placeholder="e.g. 2020-12",
-                            elem_id="until",
+                        langs = gr.CheckboxGroup(
+                            choices,
+                            value=list(languages),
+                            label="Languages of the passages (none ticked: all)",
                         )
-                clear = gr.Button("New conversation", variant="secondary")
-            with gr.Column(scale=2), gr.Tabs():
-                with gr.Tab("Retrieved passages", id="passages-tab"):
-                    panel = gr.HTML(render.passages_html(()), elem_id="passages")
-                with gr.Tab("Timeline", id="timeline-tab"):
-                    dated = gr.HTML(render.timeline_html(()), elem_id="timeline")
+                        generator = gr.Dropdown(
+                            generators,
+                            value=settings.generator
+                            if settings.generator in generators
+                            else generators[0],
+                            label="Generator (a language model writes the answer; each claim is "
+                            "checked against its source)",
+                            visible=len(generators) > 1,
+                        )
+                        with gr.Row():
+                            since = gr.Textbox(
+                                "",  # a value: API clients may leave the dates out
+                                label="Articles dated from",
+                                placeholder="YYYY, YYYY-MM or YYYY-MM-DD",
+                                elem_id="since",
+                            )
+                            until = gr.Textbox(
+                                "",
+                                label="until (inclusive)",
+                                placeholder="e.g. 2020-12",
+                                elem_id="until",
+                            )
+                    clear = gr.Button("New conversation", variant="secondary")
+                with gr.Column(scale=2), gr.Tabs():
+                    with gr.Tab("Retrieved passages", id="passages-tab"):
+                        panel = gr.HTML(render.passages_html(()), elem_id="passages")
+                    with gr.Tab("Timeline", id="timeline-tab"):
+                        dated = gr.HTML(render.timeline_html(()), elem_id="timeline")
+            if settings.app_library:
+                with gr.Tab("Library", id="library-tab") as library:
+                    refresh, listing, shown = library_tab(gr, settings, retriever)
+                library.select(refresh, listing, shown, api_visibility="private")
+                demo.load(refresh, listing, shown, api_visibility="private")
         last_answer = gr.JSON(visible=False, label="Answer")
         timeline_inputs = [last_answer, langs, since, until]
         # The page asks through `/ask_dated` (with the Settings' dates); `/ask`
@@ -393,21 +403,36 @@ def launch(
         auth=auth,
         show_error=False,
         css=render.CSS,
-        # The app takes no files: Gradio's upload route still exists, so it
-        # accepts nothing larger than a question could be.
-        max_file_size=MAX_UPLOAD,
+        # The Library tab's uploads have their own bound; without the
+        # library the app takes no files, and Gradio's upload route (which
+        # still exists) accepts nothing larger than a question could be.
+        max_file_size=settings.app_upload_bytes if settings.app_library else MAX_UPLOAD,
         # Sessions are kept to a bound (their state is Gradio's, not ours:
         # without one the server grows ~50 KB a request up to 10,000 of them).
         state_session_capacity=settings.app_sessions,
         # A request larger than any conversation the page keeps is refused
         # before Gradio parses it.
         app_kwargs={
-            "middleware": [Middleware(BodyLimit, limit=settings.app_max_request_bytes)],
+            "middleware": [
+                Middleware(
+                    BodyLimit,
+                    limit=settings.app_max_request_bytes,
+                    uploads=_upload_bound(settings),
+                )
+            ],
             "lifespan": housekeeping(),  # what Gradio leaves behind per request
         },
     )
     print(f"* Running on local URL:  {demo.local_url}", flush=True)
     demo.block_thread()
+
+
+def _upload_bound(settings: Settings) -> int | None:
+    """The largest upload request: every file the library takes at once, at
+    its largest, with room for the form around them (None: no library)."""
+    if not settings.app_library:
+        return None
+    return settings.app_upload_bytes * settings.app_upload_files + 1_000_000
 
 
 MAX_UPLOAD = "16kb"

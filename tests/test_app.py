@@ -266,14 +266,23 @@ def test_hostile_histories_beside_normal_questions_leave_them_answered(app_url):
     }
 
 
-def test_the_upload_route_takes_nothing_larger_than_a_question(app_url):
+def test_the_upload_route_takes_files_up_to_the_librarys_limit(app_index):
     import httpx
 
-    url = f"{app_url.rstrip('/')}/gradio_api/upload"
-    big = httpx.post(url, files={"files": ("a.txt", b"x" * 200_000)}, timeout=30)
-    assert big.status_code >= 400, big.status_code
-    small = httpx.post(url, files={"files": ("a.txt", b"x" * 1000)}, timeout=30)
-    assert small.status_code == 200, small.status_code
+    limits = {"RAG_APP_UPLOAD_BYTES": "100000", "RAG_APP_UPLOAD_FILES": "2"}
+    with serve(app_index, **limits) as url:
+        route = f"{url}gradio_api/upload"
+        big = httpx.post(route, files={"files": ("a.txt", b"x" * 200_000)}, timeout=30)
+        assert big.status_code >= 400, big.status_code
+        fits = httpx.post(route, files={"files": ("a.txt", b"x" * 90_000)}, timeout=30)
+        assert fits.status_code == 200, fits.status_code
+    # without the library the app takes no files: nothing larger than a question
+    with serve(app_index, RAG_APP_LIBRARY="0") as url:
+        route = f"{url}gradio_api/upload"
+        big = httpx.post(route, files={"files": ("a.txt", b"x" * 90_000)}, timeout=30)
+        assert big.status_code >= 400, big.status_code
+        small = httpx.post(route, files={"files": ("a.txt", b"x" * 1000)}, timeout=30)
+        assert small.status_code == 200, small.status_code
 
 
 def test_a_huge_question_gets_a_clear_message(app_url):
@@ -494,3 +503,70 @@ def test_browser_date_settings_filter_the_answer(browser, news_app_url):
     notice.wait_for(timeout=60_000)
     assert "YYYY" in notice.inner_text()
     page.close()
+
+
+FERRY = (
+    "Kaliningrad ferry resumes\n\nThe ferry between Kaliningrad and Ust-Luga carried 4,200 "
+    "trucks in March, the port authority said on Tuesday."
+)
+
+
+@pytest.fixture(scope="module")
+def library_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The app over the seeds, behind a password, its library in a folder of its own."""
+    root = tmp_path_factory.mktemp("libraryapp")
+    shutil.copytree(SEEDS, root / "seeds")
+    settings = Settings(root=root)
+    build_index(settings)
+    env = {"RAG_SEEDS_DIR": str(root / "seeds"), "RAG_APP_PASSWORD": "s3cret"}
+    with serve(settings.index_path, **env) as url:
+        yield url, root / "seeds"
+
+
+def test_browser_library_adds_lists_and_removes_articles_behind_the_login(
+    browser, library_app, tmp_path
+):
+    url, seeds = library_app
+    (tmp_path / "kaliningrad.txt").write_text(FERRY, encoding="utf-8")
+    page_file = ROOT / "tests" / "data" / "pages" / "sv_installation.html"
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.locator("input").first.fill("rag")
+    page.locator("input[type=password]").fill("s3cret")
+    page.get_by_role("button", name="Login").click()
+    page.get_by_role("tab", name="Library").click()
+    summary = page.locator("#library-summary")
+    summary.get_by_text("5 articles").wait_for(timeout=30_000)
+    assert page.locator("#library-table").get_by_test_id("cell-4-0").is_visible()
+    # several files at once (other types are refused: tests/test_library.py)
+    files = [tmp_path / "kaliningrad.txt", page_file]
+    page.locator("#library-upload input[type=file]").set_input_files([str(f) for f in files])
+    page.locator("#library-add").click()
+    status = page.locator("#library-status")
+    status.get_by_text("Added 2").wait_for(timeout=120_000)
+    summary.get_by_text("7 articles").wait_for(timeout=30_000)
+    assert sorted(p.name for p in (seeds / "library").iterdir()) == [
+        "kaliningrad.txt",
+        "sv_installation.html",
+    ]
+    # the running app answers from it at once, without a restart
+    from gradio_client import Client
+
+    client = Client(url, auth=("rag", "s3cret"), verbose=False)
+    _, _, answer = ask(url, "How many trucks did the Kaliningrad ferry carry?", client=client)
+    assert answer["citations"][0]["doc_id"] == "library/kaliningrad"
+    # searched, picked by a click, removed after a confirmation
+    search = page.locator("#library-search textarea, #library-search input").first
+    search.fill("kaliningrad")
+    search.press("Enter")
+    summary.get_by_text("1 match").wait_for(timeout=30_000)
+    page.locator("#library-table").get_by_test_id("cell-0-0").click()
+    picked = page.locator("#library-remove-ids textarea")
+    assert picked.input_value() == "library/kaliningrad"
+    page.locator("#library-remove").click()
+    page.locator("#library-confirm").click()
+    status.get_by_text("Removed 1 article").wait_for(timeout=60_000)
+    summary.get_by_text("6 articles").wait_for(timeout=30_000)
+    assert (seeds / ".removed" / "library" / "kaliningrad.txt").read_text() == FERRY
+    _, _, gone = ask(url, "How many trucks did the Kaliningrad ferry carry?", client=client)
+    assert "4,200" not in json.dumps(gone)

@@ -114,3 +114,19 @@ def test_housekeeping_drops_the_empty_sets_gradio_leaves_behind():
 
     asyncio.run(run())
     assert pending == {"waiting": {"event-7"}}
+
+
+def test_the_upload_route_has_its_own_bound():
+    seen: list[int] = []
+
+    async def echo(request: Request) -> PlainTextResponse:
+        seen.append(len(await request.body()))
+        return PlainTextResponse("ok")
+
+    routes = [Route(p, echo, methods=["POST"]) for p in ("/", "/gradio_api/upload")]
+    client = TestClient(BodyLimit(Starlette(routes=routes), limit=LIMIT, uploads=5 * LIMIT))
+    assert client.post("/gradio_api/upload", content=b"x" * 4 * LIMIT).status_code == 200
+    assert client.post("/gradio_api/upload", content=b"x" * 6 * LIMIT).status_code == 413
+    assert client.post("/", content=b"x" * 2 * LIMIT).status_code == 413  # elsewhere: the bound
+    assert client.post("/", content=_chunks(20)).status_code == 413
+    assert seen == [4 * LIMIT]
