@@ -269,7 +269,9 @@ def _parser() -> argparse.ArgumentParser:
         "--export-ragas",
         type=Path,
         metavar="FILE",
-        help="also write questions, answers, contexts and references as RAGAS JSONL",
+        help="also write questions, answers, references, and retrieved and relevant passages "
+        "(texts and ids) as RAGAS JSONL; questions with no relevant passage, unanswerable "
+        "ones among them, are left out",
     )
     p.add_argument(
         "--export-trec",
@@ -730,8 +732,14 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.export_ragas:
         from rag.evaluate import export_ragas
 
-        export_ragas(report, args.testset, args.export_ragas)
-        print(f"RAGAS samples: {args.export_ragas}")
+        done = export_ragas(report, args.testset, args.export_ragas, settings)
+        print(f"RAGAS samples: {args.export_ragas} ({done.samples} questions)")
+        if done.unanswerable or done.unjudged:
+            print(
+                f"RAGAS samples leave out {done.unanswerable} unanswerable question(s) and "
+                f"{done.unjudged} with no passage labelled relevant: RAGAS would score them 0",
+                file=sys.stderr,
+            )
     if args.export_trec:
         from rag.evaluate import export_trec
 

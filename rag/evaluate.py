@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from rag.errors import RagError, UsageError
 from rag.settings import Settings
@@ -145,19 +146,43 @@ def read_report(path: Path) -> dict:
     return data
 
 
-def export_ragas(report: dict, testset: Path, out: Path) -> None:
-    """Write the run as RAGAS JSONL: user_input, retrieved_contexts, response,
-    reference, one sample per line, in test-set order."""
+class RagasExport(NamedTuple):
+    """What `export_ragas` wrote: how many samples, and how many questions
+    it left out because RAGAS cannot score them against a reference."""
+
+    samples: int
+    unanswerable: int  # RAGAS has no score for declining to answer
+    unjudged: int  # answerable, but no passage in the index is labelled relevant
+
+
+def export_ragas(
+    report: dict, testset: Path, out: Path, settings: Settings | None = None
+) -> RagasExport:
+    """Write the run as RAGAS JSONL (`ragas.EvaluationDataset.from_jsonl`),
+    one sample per line in test-set order, each question's relevant passages
+    read from the index `settings` names (see `rag.report.ragas_rows` for the
+    columns). Unanswerable questions and those without a relevant passage
+    are left out, and counted: RAGAS would score them 0, meaning nothing."""
     from rag.report import ragas_rows
+    from rag.store import open_store
     from rag.testset import load_testset
 
     references = {q.id: q.reference for q in load_testset(Path(testset))}
-    lines = [json.dumps(row, ensure_ascii=False) for row in ragas_rows(report, references)]
+    wanted = {c for ids in report.get("qrels", {}).values() for c in ids}
+    passages = {}
+    if wanted:  # the relevant passages' texts, from the index the run read
+        snapshot = open_store(settings or Settings.from_env()).open()
+        passages = {c: text for c, _, text in snapshot.iter_chunks() if c in wanted}
+    rows = ragas_rows(report, references, passages)
+    # ASCII: from_jsonl reads with the platform's default encoding
+    text = "".join(json.dumps(row) + "\n" for row in rows)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        out.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise RagError(f"cannot write {out}: {exc}") from None
+    unanswerable = sum(not q["answerable"] for q in report["questions"])
+    return RagasExport(len(rows), unanswerable, len(report["questions"]) - unanswerable - len(rows))
 
 
 def export_trec(report: dict, out: Path) -> list[Path]:

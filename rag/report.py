@@ -7,7 +7,7 @@ Pure rendering over the plain dicts `rag.scoring` produces, except
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from rag.scoring import FAILURES, LOWER_IS_BETTER, QuestionResult
@@ -277,18 +277,53 @@ def meta_differences(old: dict, new: dict) -> list[str]:
     ]
 
 
-def ragas_rows(report: dict, references: dict[str, str]) -> list[dict]:
-    """One RAGAS `SingleTurnSample` per question: user_input, retrieved_contexts,
-    response, reference (load with `ragas.EvaluationDataset.from_jsonl`)."""
-    return [
-        {
-            "user_input": q["question"],
-            "retrieved_contexts": list(q["contexts"]),
-            "response": q["answer"],
-            "reference": references.get(q["id"], ""),
-        }
-        for q in report["questions"]
-    ]
+def ragas_rows(
+    report: dict, references: Mapping[str, str], passages: Mapping[str, str]
+) -> list[dict]:
+    """One RAGAS `SingleTurnSample` per question the run judged, in report
+    order: `user_input`, `retrieved_contexts` (the answer's passages),
+    `response`, `reference` (the test set's reference answer),
+    `reference_contexts` (the texts of the question's relevant passages,
+    `report["qrels"]`: the relevance the passage metrics and the TREC qrels
+    use), and ids RAGAS passes over or its ID-based metrics read: `id` (the
+    question's), `retrieved_context_ids` and `reference_context_ids`
+    (passage ids). `passages` maps passage ids to their texts; a relevant
+    passage it lacks (a gold passage the index does not hold) is left out.
+
+    Only questions with relevant passages become samples: an unanswerable
+    question has no reference for RAGAS to score (it would average in a 0
+    meaning nothing), nor has one without a passage labelled relevant.
+
+    >>> report = {"qrels": {"q1": ["c2"]}, "questions": [
+    ...     {"id": "q1", "question": "Q?", "answer": "A [1].", "contexts": ("text 1",),
+    ...      "retrieved": [{"chunk_id": "c1"}, {"chunk_id": "c2"}]},
+    ...     {"id": "q2", "question": "Q2?", "answer": "", "contexts": (), "retrieved": []}]}
+    >>> ragas_rows(report, {"q1": "A."}, {"c2": "text 2"})  # doctest: +NORMALIZE_WHITESPACE
+    [{'id': 'q1', 'user_input': 'Q?', 'retrieved_contexts': ['text 1'], 'response': 'A [1].',
+      'reference': 'A.', 'reference_contexts': ['text 2'], 'retrieved_context_ids': ['c1'],
+      'reference_context_ids': ['c2']}]
+    """
+    qrels = report.get("qrels", {})
+    rows = []
+    for q in report["questions"]:
+        relevant = [c for c in qrels.get(q["id"], ()) if c in passages]
+        if not relevant:
+            continue
+        contexts = list(q["contexts"])
+        rows.append(
+            {
+                "id": q["id"],
+                "user_input": q["question"],
+                "retrieved_contexts": contexts,
+                "response": q["answer"],
+                "reference": references.get(q["id"], ""),
+                "reference_contexts": [passages[c] for c in relevant],
+                # the answer's passages are the top of the run's ranking
+                "retrieved_context_ids": [r["chunk_id"] for r in q["retrieved"][: len(contexts)]],
+                "reference_context_ids": relevant,
+            }
+        )
+    return rows
 
 
 def trec_run(report: dict, name: str = "rag") -> list[str]:

@@ -73,11 +73,34 @@ def test_report_files_hold_every_question_and_subset(evaluated):
 
 @pytest.mark.model
 def test_ragas_export_has_the_ragas_columns(evaluated):
-    _, out = evaluated
+    """Every answerable question (each has relevant passages), with the
+    passages the TREC qrels judge; the 8 unanswerable ones left out, said so."""
+    proc, out = evaluated
+    report = json.loads((out / "report" / "report.json").read_text(encoding="utf-8"))
     rows = [json.loads(line) for line in (out / "ragas.jsonl").read_text().splitlines()]
-    assert len(rows) == 64
-    assert set(rows[0]) == {"user_input", "retrieved_contexts", "response", "reference"}
-    assert rows[0]["retrieved_contexts"] and rows[0]["reference"]
+    assert [r["id"] for r in rows] == [q["id"] for q in report["questions"] if q["answerable"]]
+    assert len(rows) == 56
+    assert f"RAGAS samples: {out / 'ragas.jsonl'} (56 questions)" in proc.stdout
+    assert "leave out 8 unanswerable question(s) and 0 with no passage" in proc.stderr
+    qrels = {}
+    for line in (out / "trec" / "qrels.trec").read_text().splitlines():
+        qid, _, chunk_id, _ = line.split()
+        qrels.setdefault(qid, []).append(chunk_id)
+    for row in rows:
+        assert set(row) == {
+            "id",
+            "user_input",
+            "retrieved_contexts",
+            "response",
+            "reference",
+            "reference_contexts",
+            "retrieved_context_ids",
+            "reference_context_ids",
+        }
+        assert row["retrieved_contexts"] and row["reference"]
+        assert row["reference_context_ids"] == qrels[row["id"]]
+        assert len(row["reference_contexts"]) == len(row["reference_context_ids"])
+        assert len(row["retrieved_context_ids"]) == len(row["retrieved_contexts"]) <= 5
 
 
 @pytest.mark.model

@@ -417,40 +417,97 @@ def test_compare_names_the_subset_of_a_regression() -> None:
 
 # --- ragas_rows -------------------------------------------------------------------
 
+RAGAS_COLUMNS = [
+    "id",
+    "user_input",
+    "retrieved_contexts",
+    "response",
+    "reference",
+    "reference_contexts",
+    "retrieved_context_ids",
+    "reference_context_ids",
+]
+PASSAGES = {"c1": "text one", "c2": "text two", "c3": "text three"}
 
-def test_ragas_rows_keys_and_question_order() -> None:
-    questions = [
-        _q("q2", question="Second?", answer="B [1].", contexts=("p2", "p3")),
-        _q("q1", question="First?", answer="A [1].", contexts=("p1",)),
-    ]
-    rows = ragas_rows(_report(questions=questions), {"q1": "ref one", "q2": "ref two"})
+
+def _ragas_q(id: str, contexts=("text one",), ranking=("c1", "c2"), answerable=True) -> dict:
+    return {
+        **_q(id, question=f"{id}?", answer=f"{id} [1].", contexts=contexts),
+        "contexts": tuple(contexts),  # as to_dict() leaves them
+        "answerable": answerable,
+        "retrieved": [{"chunk_id": c} for c in ranking],
+    }
+
+
+def _ragas_report(questions: list[dict], qrels: dict[str, list[str]]) -> dict:
+    return {**_report(questions=questions), "qrels": qrels}
+
+
+def test_ragas_rows_columns_and_question_order() -> None:
+    report = _ragas_report(
+        [
+            _ragas_q("q2", contexts=("text two", "text one"), ranking=("c2", "c1", "c3")),
+            _ragas_q("q1"),
+        ],
+        {"q1": ["c2", "c3"], "q2": ["c1"]},
+    )
+    rows = ragas_rows(report, {"q1": "ref one", "q2": "ref two"}, PASSAGES)
     assert rows == [
         {
-            "user_input": "Second?",
-            "retrieved_contexts": ["p2", "p3"],
-            "response": "B [1].",
+            "id": "q2",
+            "user_input": "q2?",
+            "retrieved_contexts": ["text two", "text one"],
+            "response": "q2 [1].",
             "reference": "ref two",
+            "reference_contexts": ["text one"],
+            "retrieved_context_ids": ["c2", "c1"],
+            "reference_context_ids": ["c1"],
         },
         {
-            "user_input": "First?",
-            "retrieved_contexts": ["p1"],
-            "response": "A [1].",
+            "id": "q1",
+            "user_input": "q1?",
+            "retrieved_contexts": ["text one"],
+            "response": "q1 [1].",
             "reference": "ref one",
+            "reference_contexts": ["text two", "text three"],
+            "retrieved_context_ids": ["c1"],
+            "reference_context_ids": ["c2", "c3"],
         },
     ]
-    keys = ["user_input", "retrieved_contexts", "response", "reference"]
-    assert all(list(r) == keys for r in rows)
+    assert all(list(r) == RAGAS_COLUMNS for r in rows)
+
+
+def test_ragas_rows_leave_out_questions_without_relevant_passages() -> None:
+    """Unanswerable questions (never in the qrels) and answerable ones with no
+    passage labelled relevant would score a meaningless 0 in RAGAS."""
+    report = _ragas_report(
+        [_ragas_q("judged"), _ragas_q("unanswerable", answerable=False), _ragas_q("unjudged")],
+        {"judged": ["c1"]},
+    )
+    assert [r["id"] for r in ragas_rows(report, {}, PASSAGES)] == ["judged"]
+
+
+def test_ragas_rows_leave_out_relevant_passages_the_index_lacks() -> None:
+    report = _ragas_report([_ragas_q("q1"), _ragas_q("q2")], {"q1": ["c1", "gone"], "q2": ["gone"]})
+    [row] = ragas_rows(report, {}, PASSAGES)
+    assert row["reference_context_ids"] == ["c1"] and row["reference_contexts"] == ["text one"]
+
+
+def test_ragas_rows_without_qrels_are_empty() -> None:
+    assert ragas_rows(_report(questions=[_ragas_q("q1")]), {"q1": "ref"}, PASSAGES) == []
 
 
 def test_ragas_rows_missing_reference_is_empty() -> None:
-    [row] = ragas_rows(_report(questions=[_q("q9")]), {"q1": "ref"})
+    report = _ragas_report([_ragas_q("q9")], {"q9": ["c1"]})
+    [row] = ragas_rows(report, {"q1": "ref"}, PASSAGES)
     assert row["reference"] == ""
 
 
 def test_ragas_rows_contexts_are_lists() -> None:
-    questions = [{**_q("q1"), "contexts": ("a", "b")}]  # tuples, as to_dict() leaves them
-    [row] = ragas_rows(_report(questions=questions), {})
+    report = _ragas_report([_ragas_q("q1", contexts=("a", "b"))], {"q1": ["c1"]})
+    [row] = ragas_rows(report, {}, PASSAGES)
     assert row["retrieved_contexts"] == ["a", "b"]
+    assert row["retrieved_context_ids"] == ["c1", "c2"]  # the top of the ranking
 
 
 def test_markdown_lists_labels_that_match_nothing() -> None:
