@@ -561,8 +561,10 @@ def test_browser_library_adds_lists_and_removes_articles_behind_the_login(
     search.press("Enter")
     summary.get_by_text("1 match").wait_for(timeout=30_000)
     page.locator("#library-table").get_by_test_id("cell-0-0").click()
+    from playwright.sync_api import expect
+
     picked = page.locator("#library-remove-ids textarea")
-    assert picked.input_value() == "library/kaliningrad"
+    expect(picked).to_have_value("library/kaliningrad", timeout=30_000)  # a round trip
     page.locator("#library-remove").click()
     page.locator("#library-confirm").click()
     status.get_by_text("Removed 1 article").wait_for(timeout=60_000)
