@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.errors import RagError
 from rag.loaders import REMOVED, SUFFIXES, Skipped, printable, read_file
 from rag.store.base import Listed
 
@@ -180,7 +181,11 @@ def add_uploads(
             return Added((), tuple(refused), None)
         folder.mkdir(parents=True, exist_ok=True)
         placed = [_place(path, folder / path.name) for path in ready]
-    report = add_files(settings, placed, progress=progress, embedder=embedder, wait=wait)
+    try:
+        report = add_files(settings, placed, progress=progress, embedder=embedder, wait=wait)
+    except RagError as exc:  # e.g. another ingest held the index too long
+        exc.args = (f"{exc} The files are kept in seeds/library: the next `rag ingest` adds them.",)
+        raise
     return Added(tuple(p.name for p in placed), tuple(refused), report)
 
 
@@ -195,7 +200,6 @@ def _stage(path: Path, given: str, staging: Path, max_bytes: int) -> tuple[Path 
         size = path.stat().st_size
         if size > max_bytes:
             return None, f"is too large ({size:,} bytes; the limit is {max_bytes:,})"
-        (staging / name).parent.mkdir(exist_ok=True)
         staged = Path(shutil.copyfile(path, _free(staging / name)))
     except OSError as exc:
         return None, f"could not be read ({exc.strerror or exc})"

@@ -141,3 +141,19 @@ def test_the_catalog_lists_every_live_article_without_text(
         "en_sanctions.txt",
     )
     assert [r.id for r in select(rows, "sanctions EU")[0]] == ["en_sanctions"]
+
+
+def test_a_busy_index_keeps_the_upload_and_says_so(
+    tiny_index, fake_embedder, tmp_path, monkeypatch
+):
+    import rag.ingest
+    from rag.errors import IndexBusyError
+
+    def busy(*args, **kwargs):
+        raise IndexBusyError("another ingest holds the index.")
+
+    monkeypatch.setattr(rag.ingest, "add_files", busy)
+    uploads = _uploads(tmp_path, {"ferry.txt": SANCTIONS.encode()})
+    with pytest.raises(IndexBusyError, match="kept in seeds/library: the next `rag ingest`"):
+        add_uploads(tiny_index, uploads, embedder=fake_embedder, **LIMITS)
+    assert (tiny_index.seeds_path / "library" / "ferry.txt").read_text() == SANCTIONS
