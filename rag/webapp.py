@@ -5,13 +5,16 @@ the page: a chat whose answers stream in with their numbered sources (the
 supporting sentence highlighted), a side panel with every retrieved passage
 and its scores, a Timeline tab that puts the question's dated passages on a
 time axis (`rag.timeline`), example questions in three languages, and settings
-(passages, languages, generator, article dates). A missing or invalid index is
-shown on the page, not a crash. Every text that reaches the page is escaped by `rag.render`.
+(passages, languages, generator, article dates); a Library tab lists, adds
+and removes articles (`rag.library_page`, unless `app_library` is off). A
+missing or invalid index is shown on the page, not a crash. Every text that
+reaches the page is escaped by `rag.render`.
 
 Clients can call the `/ask` endpoint (gradio_client): inputs question, chat
 history, k, languages, generator; `/ask_dated` takes since and until too
 ("" for no bound). Outputs: the question box, the chat, the passages panel
-and the answer as JSON.
+and the answer as JSON. `/library_add` and `/library_remove` are the
+Library's changes.
 """
 
 from __future__ import annotations
