@@ -10,7 +10,7 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from rag.webapp import build_demo, launch  # noqa: E402
+from rag.app.webapp import build_demo, launch  # noqa: E402
 
 demo = build_demo()
 

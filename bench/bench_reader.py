@@ -14,8 +14,8 @@ of every dev question (tests/data/dev.jsonl) with the packaged Gemma 3 270M
 and measures, over the answerable questions (all, and per question language):
 
   - passage_hit@5 and MRR@10, with relevance as `rag eval` decides it (the
-    passage holds a key phrase, `rag.metrics.relevance_labels`, or is a gold
-    passage), and key_fact: does the extractive answer (`rag.answer.extractive`,
+    passage holds a key phrase, `rag.evaluation.metrics.relevance_labels`, or is a gold
+    passage), and key_fact: does the extractive answer (`rag.answers.answer.extractive`,
     as `rag eval` scores it) over the ranking's top 5 state a key fact;
   - for the baseline ranking; UPR alone; UPR fused with the baseline by
     reciprocal-rank fusion (k=60) and by the sum of the two scores' z-scores
@@ -78,7 +78,7 @@ class UPR:
     def __init__(self) -> None:
         import torch
 
-        from rag.gen_transformers import TransformersGenerator
+        from rag.answers.gen_transformers import TransformersGenerator
 
         self.torch = torch
         self.tokenizer, self.model = TransformersGenerator("gemma3-270m", threads=THREADS)._load()
@@ -157,10 +157,10 @@ def rankings(base_scores: list[float], upr: list[float], depth: int) -> dict[str
 
 
 class Judge:
-    """Relevance and key facts as `rag eval` decides them (rag/evaluate.py)."""
+    """Relevance and key facts as `rag eval` decides them (rag/evaluation/evaluate.py)."""
 
     def __init__(self, retriever, questions) -> None:
-        from rag.metrics import relevance_labels
+        from rag.evaluation.metrics import relevance_labels
 
         self.retriever = retriever
         ids, texts = [], []
@@ -174,11 +174,11 @@ class Judge:
             self.relevant[q.id] = frozenset(phrase | set(q.gold_passages))
 
     def score(self, q, hits) -> dict[str, float | None]:
-        from rag.answer import extractive
-        from rag.citations import quote
-        from rag.language import question_language
-        from rag.metrics import key_fact_match, mrr, success_at_k
-        from rag.scoring import strip_markers
+        from rag.answers.answer import extractive
+        from rag.answers.citations import quote
+        from rag.evaluation.metrics import key_fact_match, mrr, success_at_k
+        from rag.evaluation.scoring import strip_markers
+        from rag.text.language import question_language
 
         flags = [h.chunk_id in self.relevant[q.id] for h in hits]
         judged = bool(self.relevant[q.id])
@@ -220,9 +220,9 @@ def main() -> None:
     args = parser.parse_args()
     common.exit_on_sigterm()
 
-    from rag.retrieval import Retriever
+    from rag.evaluation.testset import load_testset
+    from rag.search.retrieval import Retriever
     from rag.settings import Settings
-    from rag.testset import load_testset
 
     meta = common.machine_info(
         {

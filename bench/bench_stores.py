@@ -32,10 +32,10 @@ import common  # noqa: E402
 
 def questions_part(rounds: int) -> dict:
     common.use_project()
-    from rag.answer import answer
-    from rag.copying import copy_index
-    from rag.ingest import build_index
-    from rag.retrieval import Retriever
+    from rag.answers.answer import answer
+    from rag.ingest.copying import copy_index
+    from rag.ingest.pipeline import build_index
+    from rag.search.retrieval import Retriever
     from rag.settings import Settings
     from rag.store.milvus import store as milvus_store
 
@@ -77,11 +77,11 @@ def questions_part(rounds: int) -> dict:
 
 def ingest_part(rounds: int) -> dict:
     common.use_project()
-    from rag.chunking import article_sentences, chunk_article, passage_text
-    from rag.embed_ray import RayEmbedder
-    from rag.embedding import make_embedder
-    from rag.ingest import prepare_articles
-    from rag.loaders import read_file, scan
+    from rag.embed.base import make_embedder
+    from rag.embed.on_ray import RayEmbedder
+    from rag.ingest.loaders import read_file, scan
+    from rag.ingest.pipeline import prepare_articles
+    from rag.text.chunking import article_sentences, chunk_article, passage_text
 
     files, _ = scan(common.ROOT / "seeds")
     docs = [d for f in files for d in read_file(f, common.ROOT / "seeds")[0]]

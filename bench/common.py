@@ -187,7 +187,7 @@ def dev_questions(n: int, distinct: bool = False) -> list[str]:
     """`n` questions from the dev set: the set repeated in order until there are `n`;
     with `distinct`, the set without repeats, then numbered variants of it ("... (2)")."""
     use_project()
-    from rag.testset import load_testset
+    from rag.evaluation.testset import load_testset
 
     base = [q.question for q in load_testset(DEV_SET)]
     if not distinct:
@@ -206,8 +206,8 @@ def seed_retriever():
     built in a temporary directory that is removed afterwards."""
     use_project()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from rag.ingest import build_index
-    from rag.retrieval import Retriever
+    from rag.ingest.pipeline import build_index
+    from rag.search.retrieval import Retriever
     from rag.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import cpu_model, free_port  # noqa: E402
 
-from rag.evaluate import evaluate_testset  # noqa: E402
-from rag.ingest import build_index  # noqa: E402
+from rag.evaluation.evaluate import evaluate_testset  # noqa: E402
+from rag.ingest.pipeline import build_index  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 METRICS = (
@@ -60,7 +60,7 @@ def llama_server():
     if importlib.util.find_spec("llama_cpp") is None:
         yield None
         return
-    from rag.gen_transformers import packaged_gguf
+    from rag.answers.gen_transformers import packaged_gguf
 
     port = free_port()
     log = open(tempfile.mktemp(suffix=".log"), "w")  # noqa: SIM115

@@ -1,6 +1,6 @@
 """Calibrate the claim check on the claim set, and report it by language pair.
 
-The claim set (`tests/data/claims.jsonl`, see `rag/claimset.py`) holds 243
+The claim set (`tests/data/claims.jsonl`, see `rag/evaluation/claimset.py`) holds 243
 claims their cited sentence does not state and 213 it does, each in Swedish,
 Norwegian and English. This builds an index of seeds/ in a temporary
 directory, checks every claim against the passages holding its evidence,
@@ -27,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.claimset import check, load_claims, prepare, summarize  # noqa: E402
-from rag.ingest import build_index  # noqa: E402
-from rag.retrieval import get_retriever  # noqa: E402
+from rag.evaluation.claimset import check, load_claims, prepare, summarize  # noqa: E402
+from rag.ingest.pipeline import build_index  # noqa: E402
+from rag.search.retrieval import get_retriever  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 GRID = {

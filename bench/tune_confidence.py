@@ -26,13 +26,13 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from rag.answer import ranked  # noqa: E402
-from rag.answerability import Model, retrieved_context, signals  # noqa: E402
-from rag.ingest import build_index  # noqa: E402
-from rag.language import question_language  # noqa: E402
-from rag.retrieval import get_retriever  # noqa: E402
+from rag.answers.answer import ranked  # noqa: E402
+from rag.answers.answerability import Model, retrieved_context, signals  # noqa: E402
+from rag.evaluation.testset import load_testset  # noqa: E402
+from rag.ingest.pipeline import build_index  # noqa: E402
+from rag.search.retrieval import get_retriever  # noqa: E402
 from rag.settings import Settings  # noqa: E402
-from rag.testset import load_testset  # noqa: E402
+from rag.text.language import question_language  # noqa: E402
 
 WARNED_ANSWERABLE_AT_MOST = 0.10
 

@@ -23,13 +23,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.embedding import make_embedder  # noqa: E402
-from rag.ingest import build_index  # noqa: E402
-from rag.metrics import article_recall, first_relevant_rank  # noqa: E402
-from rag.retrieval import Retriever  # noqa: E402
+from rag.embed.base import make_embedder  # noqa: E402
+from rag.evaluation.metrics import article_recall, first_relevant_rank  # noqa: E402
+from rag.evaluation.testset import load_testset  # noqa: E402
+from rag.ingest.pipeline import build_index  # noqa: E402
+from rag.search.retrieval import Retriever  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from rag.store.local import Snapshot  # noqa: E402
-from rag.testset import load_testset  # noqa: E402
 
 FUSIONS = {
     "dense": dict(fusion="rrf", lexical_weight=0.0),

@@ -21,9 +21,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import seed_retriever  # noqa: E402
 
-from rag.chunking import passage_text  # noqa: E402
-from rag.metrics import first_relevant_rank  # noqa: E402
-from rag.testset import load_testset  # noqa: E402
+from rag.evaluation.metrics import first_relevant_rank  # noqa: E402
+from rag.evaluation.testset import load_testset  # noqa: E402
+from rag.text.chunking import passage_text  # noqa: E402
 
 VARIANTS = {
     "sentence alone": lambda title, text: text,

@@ -8,7 +8,7 @@ Example (needs an index: run `rag ingest` first)::
     hits = rag.retrieve("Why did Russia back Lukashenko?", k=5)
 """
 
-from rag.answer import answer, stream_answer
+from rag.answers.answer import answer, stream_answer
 from rag.errors import (
     EmbedderError,
     IndexBusyError,
@@ -18,11 +18,11 @@ from rag.errors import (
     RagError,
     UsageError,
 )
-from rag.evaluate import evaluate_testset
-from rag.index import Index
-from rag.ingest import IngestReport, build_index
+from rag.evaluation.evaluate import evaluate_testset
+from rag.ingest.index import Index
+from rag.ingest.pipeline import IngestReport, build_index
 from rag.records import Answer, Article, Chunk, Citation, Document, Hit, Sentence
-from rag.retrieval import Retriever, get_retriever, retrieve
+from rag.search.retrieval import Retriever, get_retriever, retrieve
 from rag.settings import Settings
 
 __all__ = [

@@ -390,14 +390,14 @@ def _setup_environment(verbose: bool) -> None:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.ingest import build_index
+    from rag.ingest.pipeline import build_index
 
     if args.chunk_chars:
         settings = replace(settings, chunk_chars=args.chunk_chars)
     _announce_wait(settings, args.wait)
     embedder = None
     if args.ray is not None:
-        from rag.embed_ray import RayEmbedder
+        from rag.embed.on_ray import RayEmbedder
 
         embedder = RayEmbedder(
             settings.embedder, settings.resolved_threads(), args.ray, args.ray_workers
@@ -414,7 +414,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _add(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.ingest import add_files
+    from rag.ingest.pipeline import add_files
 
     _announce_wait(settings, args.wait)
     report = add_files(settings, args.paths, progress=sys.stderr.isatty(), wait=args.wait)
@@ -465,7 +465,7 @@ def _shorten(text: str, width: int) -> str:
 
 
 def _remove(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.ingest import remove_articles
+    from rag.ingest.pipeline import remove_articles
 
     _announce_wait(settings, args.wait)
     report = remove_articles(settings, args.doc_ids, wait=args.wait)
@@ -475,7 +475,7 @@ def _remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _compact(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.index import compact
+    from rag.ingest.index import compact
 
     _announce_wait(settings, args.wait)
     result = compact(settings, progress=sys.stderr.isatty(), wait=args.wait)
@@ -484,7 +484,7 @@ def _compact(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _verify(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.index import verify
+    from rag.ingest.index import verify
 
     print(verify(settings, progress=sys.stderr.isatty()))
     return 0
@@ -520,9 +520,9 @@ def _announce_wait(settings: Settings, wait: float | None) -> None:
 
 
 def _search(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.language import question_language
-    from rag.query import validate_question
-    from rag.retrieval import retrieve
+    from rag.search.query import validate_question
+    from rag.search.retrieval import retrieve
+    from rag.text.language import question_language
 
     question = validate_question(args.question, settings.max_question_chars)
     languages = args.lang.split(",") if args.lang else None
@@ -566,8 +566,8 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _timeline(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.query import validate_question
-    from rag.timeline import TIMELINE_K, timeline
+    from rag.answers.timeline import TIMELINE_K, timeline
+    from rag.search.query import validate_question
 
     question = validate_question(args.question, settings.max_question_chars)
     items = timeline(
@@ -597,8 +597,8 @@ def _timeline(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.answer import answer
-    from rag.query import validate_question
+    from rag.answers.answer import answer
+    from rag.search.query import validate_question
 
     question = validate_question(args.question, settings.max_question_chars)
     languages = args.lang.split(",") if args.lang else None
@@ -684,7 +684,7 @@ QUALITY_GATE_EXIT = 6
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from rag.webapp import build_demo, launch
+    from rag.app.webapp import build_demo, launch
 
     try:
         launch(build_demo(settings), settings, host=args.host, port=args.port)
@@ -710,8 +710,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     bars = _parse_bars(args.fail_under, k)  # before the run, not after it
     if args.out and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out} is a file; give a directory for the report")
-    from rag.evaluate import evaluate_testset
-    from rag.report import terminal, write
+    from rag.evaluation.evaluate import evaluate_testset
+    from rag.evaluation.report import terminal, write
 
     report = evaluate_testset(
         args.testset,
@@ -730,7 +730,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
             raise RagError(f"cannot write the report to {args.out}: {exc}") from None
         print(f"\nReport: {', '.join(str(p) for p in paths)}")
     if args.export_ragas:
-        from rag.evaluate import export_ragas
+        from rag.evaluation.evaluate import export_ragas
 
         done = export_ragas(report, args.testset, args.export_ragas, settings)
         print(f"RAGAS samples: {args.export_ragas} ({done.samples} questions)")
@@ -741,11 +741,11 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
                 file=sys.stderr,
             )
     if args.export_trec:
-        from rag.evaluate import export_trec
+        from rag.evaluation.evaluate import export_trec
 
         paths = export_trec(report, args.export_trec)
         print(f"TREC run and qrels: {', '.join(str(p) for p in paths)}")
-    from rag.scoring import check_bars
+    from rag.evaluation.scoring import check_bars
 
     missed = check_bars(report["summary"], bars)
     for message in missed:
@@ -757,7 +757,7 @@ def _parse_bars(items: list[str], k: int) -> dict[str, float]:
     import math
 
     from rag.errors import UsageError
-    from rag.scoring import metric_names
+    from rag.evaluation.scoring import metric_names
 
     known = metric_names(k)
     bars = {}
@@ -783,8 +783,8 @@ def _parse_bars(items: list[str], k: int) -> dict[str, float]:
 
 
 def _compare(old_path: Path, new_path: Path, color: str = "auto") -> int:
-    from rag.evaluate import read_report
-    from rag.report import align, compare, meta_differences
+    from rag.evaluation.evaluate import read_report
+    from rag.evaluation.report import align, compare, meta_differences
 
     old, new = read_report(old_path), read_report(new_path)
     for difference in meta_differences(old, new):
@@ -804,7 +804,7 @@ def _compare(old_path: Path, new_path: Path, color: str = "auto") -> int:
 
 
 def _copy(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.copying import copy_index
+    from rag.ingest.copying import copy_index
 
     report = copy_index(settings, args.to, progress=sys.stderr.isatty())
     print(f"Copied in {report.seconds:.1f}s, nothing embedded again.")
@@ -813,7 +813,7 @@ def _copy(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.index import status
+    from rag.ingest.index import status
 
     info = status(settings)
     if args.json:

@@ -24,9 +24,9 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from rag.embedding import Embedder, make_embedder
+from rag.embed.base import Embedder, make_embedder
 from rag.records import Hit
-from rag.retrieval import Retriever, retrieve
+from rag.search.retrieval import Retriever, retrieve
 from rag.settings import Settings
 
 __all__ = ["RagEmbeddings", "RagRetriever", "hit_to_document"]

@@ -182,7 +182,7 @@ class Answer:
     question_language: str
     timings: dict[str, float]
     generator: str = "extractive"  # the generator that answered
-    claims: tuple = ()  # rag.claims.ClaimCheck per generated claim, kept or not
+    claims: tuple = ()  # rag.answers.claims.ClaimCheck per generated claim, kept or not
     fallback: str | None = None  # why a generated answer was replaced, if it was
     # Who made a follow-up standalone: "extractive" (joined to the question it
     # follows), a generator's id (the model rewrote it), or None (no rewrite).

@@ -92,7 +92,7 @@ class Settings:
     # relates to; the confidence below warns about the rest.
     abstain_dense: float = 0.82
     abstain_overlap: float = 0.2
-    # Below this confidence (rag/answerability.py: the best sentence's score,
+    # Below this confidence (rag/answers/answerability.py: the best sentence's score,
     # whether it holds what the question asks for) an answer opens by saying
     # the articles may not answer the question directly. Calibrated on the dev
     # set by bench/tune_confidence.py: at most 10% of answerable questions warned.
@@ -100,7 +100,7 @@ class Settings:
     # Each quoted sentence also cites up to 3 other stories that state it
     # ("also reported by"), and quotes one that gives other numbers or another
     # day for it
-    # (rag/corroborate.py: the claim check's tests, on sentences found by a
+    # (rag/answers/corroborate.py: the claim check's tests, on sentences found by a
     # search with the quoted sentence).
     corroborate: bool = True
 
@@ -109,13 +109,13 @@ class Settings:
 
     # Answer generator: "extractive" (offline, quotes sentences), or a language
     # model, "transformers:<model or dir or .gguf>" / "openai:<model>" (see
-    # rag/generation.py). `generators` lists more to offer in the app, comma-
+    # rag/answers/generation.py). `generators` lists more to offer in the app, comma-
     # separated. `openai_base_url` is the OpenAI-compatible server's URL.
     generator: str = "extractive"
     generators: str = ""
     max_new_tokens: int = 200
     openai_base_url: str = ""
-    # Claim check for generated answers (rag/claims.py): a claim is supported
+    # Claim check for generated answers (rag/answers/claims.py): a claim is supported
     # when a sentence of a passage it cites is at least this similar to it (in
     # the same language; across languages the second bar), holds this share of
     # its content words (same language), and numbers, times, names, negation
@@ -222,8 +222,8 @@ class Settings:
             raise UsageError(f"unknown fusion {self.fusion!r}: use 'calibrated' or 'rrf'")
 
     def claim_rules(self):
-        """The claim check's bars (`rag.claims.ClaimRules`)."""
-        from rag.claims import ClaimRules
+        """The claim check's bars (`rag.answers.claims.ClaimRules`)."""
+        from rag.answers.claims import ClaimRules
 
         return ClaimRules(
             self.claim_min_similarity,

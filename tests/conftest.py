@@ -15,7 +15,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from rag.ingest import build_index  # noqa: E402
+from rag.ingest.pipeline import build_index  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from tests.fakes import HashEmbedder  # noqa: E402
 

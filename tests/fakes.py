@@ -80,10 +80,10 @@ def new_article(
 ):
     """A `NewArticle` whose passages are `texts` (one sentence each, joined by
     blank lines), with the given passage vectors (sentences reuse them)."""
-    from rag.chunking import chunk_id
-    from rag.lexical import tokenize
     from rag.records import Article, Chunk, Sentence
     from rag.store.base import NewArticle
+    from rag.text.chunking import chunk_id
+    from rag.text.lexical import tokenize
 
     text, spans = "", []
     for t in texts:

@@ -9,13 +9,13 @@ import re
 
 import pytest
 
-from rag.answer import NO_ANSWER_TEXT, _stream, answer
-from rag.citations import claim_text
+from rag.answers.answer import NO_ANSWER_TEXT, _stream, answer
+from rag.answers.citations import claim_text
 from rag.errors import UsageError
+from rag.evaluation.testset import load_testset
 from rag.records import Answer
-from rag.retrieval import Retriever
+from rag.search.retrieval import Retriever
 from rag.settings import Settings
-from rag.testset import load_testset
 from tests.conftest import DEV_SET, index_articles, run_rag
 
 
@@ -141,7 +141,7 @@ def test_cli_ask(seed_index: Settings):
 
 @pytest.mark.model
 def test_low_confidence_answers_say_so_in_the_question_language(seed_index: Settings):
-    from rag.answer import WARNING_TEXT
+    from rag.answers.answer import WARNING_TEXT
 
     for question, language in (
         ("Where was Alexander Lukashenko born?", "en"),

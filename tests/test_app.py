@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.ingest import build_index
+from rag.ingest.pipeline import build_index
 from rag.settings import Settings
 from tests.conftest import ROOT, SEEDS, free_port
 
@@ -179,7 +179,7 @@ def test_a_hostile_history_from_the_client_is_bounded_before_any_work(app_url):
     not searched with (it could not have been asked), a chain of 2,000
     follow-ups keeps only its recent questions and the page only its last
     turns (Gradio itself refuses messages of the wrong shape)."""
-    from rag.webapp import MAX_CHAT_MESSAGES
+    from rag.app.webapp import MAX_CHAT_MESSAGES
 
     huge = [
         _say("user", "Lukashenko " * 30_000),
@@ -314,7 +314,7 @@ def test_ten_users_at_once_all_get_answers(app_url):
 
 @pytest.mark.slow
 def test_the_running_app_answers_from_an_article_added_after_it_started(app_index, tmp_path):
-    from rag.index import Index
+    from rag.ingest.index import Index
 
     index = tmp_path / "index"
     shutil.copytree(app_index, index, symlinks=True)
@@ -368,7 +368,7 @@ def test_a_password_keeps_strangers_out(app_index):
 def test_a_language_models_answer_is_checked_before_the_page_shows_it(app_index):
     """Gemma 3 270M writes the answer (a base model: its claims mostly fail
     the check); what the page shows is still only supported, cited text."""
-    from rag.generation import GEMMA
+    from rag.answers.generation import GEMMA
 
     with serve(app_index, RAG_MAX_NEW_TOKENS="32") as url:
         chat, _, answer = ask(url, "How many people did police detain?", generator=GEMMA)

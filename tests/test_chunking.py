@@ -10,9 +10,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from rag.chunking import chunk_article, chunk_id, passage_text
 from rag.records import Article
-from rag.sentences import split_sentences
+from rag.text.chunking import chunk_article, chunk_id, passage_text
+from rag.text.sentences import split_sentences
 
 _WORDS = ["putin", "minsk", "protest", "police", "strike", "election", "kremlin", "belarus"]
 

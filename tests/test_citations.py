@@ -8,7 +8,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.citations import claim_text, defuse, markers, quote, valid_markers
+from rag.answers.citations import claim_text, defuse, markers, quote, valid_markers
 from rag.records import Hit, Sentence
 
 # Arbitrary Unicode, with the characters that could break numbering made likely.

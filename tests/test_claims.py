@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.claims import CitedPassage, ClaimRules, check_claim
+from rag.answers.claims import CitedPassage, ClaimRules, check_claim
 from tests.fakes import HashEmbedder
 
 EMB = HashEmbedder(dim=256)

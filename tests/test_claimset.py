@@ -1,7 +1,7 @@
 """The claim check measured on the claim set, with the real embedder.
 
 `tests/data/claims.jsonl` holds 243 claims their cited sentence does not
-state and 213 it does (sv, nb, en; see rag/claimset.py). The promise is that
+state and 213 it does (sv, nb, en; see rag/evaluation/claimset.py). The promise is that
 no unsupported claim passes, on either half; the supported share is the
 level measured when the bars were chosen (bench/tune_claims.py), kept as a
 floor so that a change that loses true claims is seen.
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.claimset import CALIBRATION, HELD_OUT, check, load_claims, prepare, summarize
-from rag.retrieval import get_retriever
+from rag.evaluation.claimset import CALIBRATION, HELD_OUT, check, load_claims, prepare, summarize
+from rag.search.retrieval import get_retriever
 from rag.settings import Settings
 
 CLAIMS = Path(__file__).parent / "data" / "claims.jsonl"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from rag.clean import Cleaned, clean_article, fallback_title
+from rag.ingest.clean import Cleaned, clean_article, fallback_title
 
 SEEDS = Path(__file__).parents[1] / "seeds"
 

@@ -1,4 +1,4 @@
-"""rag.copies on hand-written wire copies (tests/data/copies/, see its README)."""
+"""rag.ingest.copies on hand-written wire copies (tests/data/copies/, see its README)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.copies import (
+from rag.ingest.copies import (
     MIN_WORDS,
     NUM_PERM,
     THRESHOLD,
@@ -113,7 +113,7 @@ def test_finder_agrees_with_brute_force():
 
 def test_signature_is_deterministic_across_processes():
     code = (
-        "import sys, pathlib; from rag.copies import signature; "
+        "import sys, pathlib; from rag.ingest.copies import signature; "
         "sys.stdout.write(signature(pathlib.Path(sys.argv[1]).read_text(encoding='utf-8'), "
         "'sv').hex())"
     )

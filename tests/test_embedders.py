@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embedding import Embedder, make_embedder
+from rag.embed.base import Embedder, make_embedder
 from rag.errors import EmbedderError, UsageError
-from rag.ingest import build_index
-from rag.retrieval import Retriever
+from rag.ingest.pipeline import build_index
+from rag.search.retrieval import Retriever
 from rag.settings import Settings
 
 pytestmark = pytest.mark.model

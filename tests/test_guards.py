@@ -10,7 +10,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from rag.guards import BodyLimit
+from rag.app.guards import BodyLimit
 
 LIMIT = 1000
 
@@ -98,7 +98,7 @@ def test_housekeeping_drops_the_empty_sets_gradio_leaves_behind():
     import gradio as gr
     from gradio.routes import App
 
-    from rag.guards import _pending_sets, housekeeping
+    from rag.app.guards import _pending_sets, housekeeping
 
     with gr.Blocks() as demo:
         gr.Markdown("x")

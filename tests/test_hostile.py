@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from rag.clean import clean_article
-from rag.hostile import FOLLOWS, flag_sentences, suspect
-from rag.sentences import split_sentences
+from rag.answers.hostile import FOLLOWS, flag_sentences, suspect
+from rag.ingest.clean import clean_article
+from rag.text.sentences import split_sentences
 from tests.conftest import ROOT, SEEDS
 
 REDTEAM = ROOT / "tests" / "data" / "redteam"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from rag.errors import IngestError, UsageError
-from rag.ingest import build_index, prepare_articles
-from rag.loaders import read_file
+from rag.ingest.loaders import read_file
+from rag.ingest.pipeline import build_index, prepare_articles
 from rag.settings import Settings
 from tests.conftest import SEEDS, index_articles, index_chunk_texts
 
@@ -47,7 +47,7 @@ def test_photo_captions_do_not_reach_the_index_but_the_story_does(tiny_index: Se
 
 
 def test_a_colon_after_image_in_a_sentence_is_not_a_credit():
-    from rag.clean import clean_article
+    from rag.ingest.clean import clean_article
 
     text = "The report painted a rosy image: factories are humming again.\n\nMore text."
     assert "rosy image: factories" in clean_article(text).text

@@ -17,11 +17,11 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 from langchain_core.vectorstores import InMemoryVectorStore
 
-from rag.embedding import make_embedder
+from rag.embed.base import make_embedder
 from rag.errors import RagError, UsageError
 from rag.langchain import METADATA_FIELDS, RagEmbeddings, RagRetriever, hit_to_document
 from rag.records import Hit
-from rag.retrieval import Retriever, retrieve
+from rag.search.retrieval import Retriever, retrieve
 from rag.settings import Settings
 from tests.fakes import HashEmbedder
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.clean import clean_article
-from rag.language import UNKNOWN, detect_language, normalize_code, question_language
-from rag.testset import load_testset
+from rag.evaluation.testset import load_testset
+from rag.ingest.clean import clean_article
+from rag.text.language import UNKNOWN, detect_language, normalize_code, question_language
 from tests.conftest import DEV_SET
 
 SEEDS = Path(__file__).parents[1] / "seeds"
@@ -64,7 +64,7 @@ def test_normalize_code_passes_known_codes_through() -> None:
 
 
 def test_detector_compares_only_the_nordic_languages_english_german_finnish():
-    from rag.language import _detector
+    from rag.text.language import _detector
 
     values = _detector().compute_language_confidence_values("Hej och välkommen")
     codes = {value.language.iso_code_639_1.name.lower() for value in values}

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.lexical import tokenize
 from rag.store.local import Snapshot
 from rag.store.postings import build_postings, idf
+from rag.text.lexical import tokenize
 from tests.fakes import new_article, write_index
 
 TEXTS = [

@@ -1,4 +1,4 @@
-"""The library (rag.library): uploads kept under seeds/library and indexed
+"""The library (rag.ingest.library): uploads kept under seeds/library and indexed
 through the incremental index, removals that a rebuild does not undo, and
 the catalog both backends list it from."""
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from rag.errors import UsageError
-from rag.ingest import build_index
-from rag.library import REMOVED_FOLDER, add_uploads, entries, remove, select
-from rag.loaders import scan
+from rag.ingest.library import REMOVED_FOLDER, add_uploads, entries, remove, select
+from rag.ingest.loaders import scan
+from rag.ingest.pipeline import build_index
 from rag.store import open_store
 from tests.conftest import index_articles
 
@@ -146,13 +146,13 @@ def test_the_catalog_lists_every_live_article_without_text(
 def test_a_busy_index_keeps_the_upload_and_says_so(
     tiny_index, fake_embedder, tmp_path, monkeypatch
 ):
-    import rag.ingest
+    import rag.ingest.pipeline
     from rag.errors import IndexBusyError
 
     def busy(*args, **kwargs):
         raise IndexBusyError("another ingest holds the index.")
 
-    monkeypatch.setattr(rag.ingest, "add_files", busy)
+    monkeypatch.setattr(rag.ingest.pipeline, "add_files", busy)
     uploads = _uploads(tmp_path, {"ferry.txt": SANCTIONS.encode()})
     with pytest.raises(IndexBusyError, match="kept in seeds/library: the next `rag ingest`"):
         add_uploads(tiny_index, uploads, embedder=fake_embedder, **LIMITS)

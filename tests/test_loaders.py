@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.loaders import decode, list_files, read_file
+from rag.ingest.loaders import decode, list_files, read_file
 from rag.records import Document
 
 SWEDISH = (
@@ -50,7 +50,7 @@ def test_legacy_encoded_swedish_decoded_with_warning(
 ) -> None:
     path = tmp_path / "legacy.txt"
     path.write_bytes(SWEDISH.encode(encoding))
-    with caplog.at_level(logging.WARNING, logger="rag.loaders"):
+    with caplog.at_level(logging.WARNING, logger="rag.ingest.loaders"):
         (doc,), skipped = read_file(path)
     assert doc.text == SWEDISH
     assert skipped == []
@@ -62,7 +62,7 @@ def test_legacy_encoded_swedish_decoded_with_warning(
 def test_utf8_file_logs_no_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "ok.txt"
     path.write_text(SWEDISH, encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="rag.loaders"):
+    with caplog.at_level(logging.WARNING, logger="rag.ingest.loaders"):
         read_file(path)
     assert caplog.records == []
 
@@ -71,7 +71,7 @@ def test_utf8_file_logs_no_warning(tmp_path: Path, caplog: pytest.LogCaptureFixt
 def test_empty_file_skipped(tmp_path: Path, content: bytes, caplog) -> None:
     path = tmp_path / "empty.txt"
     path.write_bytes(content)
-    with caplog.at_level(logging.WARNING, logger="rag.loaders"):
+    with caplog.at_level(logging.WARNING, logger="rag.ingest.loaders"):
         docs, skipped = read_file(path)
     assert docs == []
     assert len(skipped) == 1
@@ -113,7 +113,7 @@ def test_jsonl_good_bad_and_textless_lines(tmp_path: Path, caplog) -> None:
         json.dumps({"text": "Unnamed article.", "date": "2020-09-14"}),
     ]
     path.write_text("\n".join(lines), encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="rag.loaders"):
+    with caplog.at_level(logging.WARNING, logger="rag.ingest.loaders"):
         docs, skipped = read_file(path)
     assert [d.id for d in docs] == ["a1", "feed-5"]
     assert docs[0] == Document(
@@ -215,7 +215,7 @@ def test_odd_file_names_utf16_and_late_nul_bytes(tmp_path):
     binary data and the file is skipped with a reason (issue 13)."""
     import os
 
-    from rag.loaders import read_file
+    from rag.ingest.loaders import read_file
 
     folder = tmp_path / "seeds"
     folder.mkdir()
@@ -242,7 +242,7 @@ def test_odd_file_names_utf16_and_late_nul_bytes(tmp_path):
 def test_an_ingest_with_a_non_utf8_file_name_completes(tmp_path, fake_embedder):
     import os
 
-    from rag.ingest import build_index
+    from rag.ingest.pipeline import build_index
     from rag.settings import Settings
 
     folder = tmp_path / "seeds"
@@ -261,7 +261,7 @@ def test_an_ingest_with_a_non_utf8_file_name_completes(tmp_path, fake_embedder):
 def test_jsonl_ids_must_be_text_or_numbers_and_unknown_languages_are_detected(tmp_path):
     import json
 
-    from rag.loaders import read_file
+    from rag.ingest.loaders import read_file
 
     lines = [
         {"id": {"a": 1}, "text": "Lukasjenko talade i Minsk."},
@@ -283,7 +283,7 @@ def test_jsonl_ids_must_be_text_or_numbers_and_unknown_languages_are_detected(tm
 def test_links_out_of_the_folder_and_odd_entries_are_named_not_read(tmp_path):
     import os
 
-    from rag.loaders import scan
+    from rag.ingest.loaders import scan
 
     folder = tmp_path / "seeds"
     folder.mkdir()

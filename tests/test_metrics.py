@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ir_measures import RR, Qrel, R, ScoredDoc, Success, nDCG
 
-from rag.metrics import (
+from rag.evaluation.metrics import (
     CitedClaim,
     CitedSource,
     abstention_scores,

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from rag.errors import IndexBusyError, IndexInvalidError, IndexMissingError, UsageError
-from rag.index import Index, status, verify
-from rag.ingest import build_index
+from rag.ingest.index import Index, status, verify
+from rag.ingest.pipeline import build_index
 from rag.records import Document
-from rag.retrieval import Retriever
+from rag.search.retrieval import Retriever
 from rag.settings import Settings
 from rag.store import open_store
 from rag.store.milvus import store as milvus_store

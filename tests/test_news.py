@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import answer
-from rag.ingest import build_index
-from rag.retrieval import Retriever, retrieve
+from rag.answers.answer import answer
+from rag.ingest.pipeline import build_index
+from rag.search.retrieval import Retriever, retrieve
 from rag.settings import Settings
 from tests.conftest import index_articles, run_rag
 
@@ -139,7 +139,7 @@ def test_a_citation_of_a_wire_story_lists_its_copies(news):
     assert cited, result.text
     other = ({"wire-minsk", "daily-minsk"} - {cited[0].doc_id}).pop()
     assert [s.doc_id for s in cited[0].also_in] == [other]
-    from rag.render import answer_html
+    from rag.app.render import answer_html
 
     assert "Also in: 1 source (wire copies)" in answer_html(result)
 
@@ -153,7 +153,7 @@ def test_what_happened_is_told_in_date_order_with_dates(news):
 
 
 def test_a_streamed_answer_only_grows_with_its_other_sources(news):
-    from rag.answer import stream_answer
+    from rag.answers.answer import stream_answer
     from rag.records import Answer
 
     settings, _ = news

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.errors import UsageError
-from rag.prompts import (
+from rag.answers.prompts import (
     ANSWER_VARIABLES,
     NO_ANSWER,
     PROMPTS_DIR,
@@ -17,6 +16,7 @@ from rag.prompts import (
     number_passages,
     parse_template,
 )
+from rag.errors import UsageError
 
 
 def test_shipped_answer_prompt_loads_and_names_the_sentinel_only_by_variable():
@@ -94,7 +94,7 @@ def test_the_question_cannot_forge_the_frame_either():
 
 
 def test_shipped_rewrite_prompt_loads_and_defuses_the_conversation():
-    from rag.prompts import REWRITE_VARIABLES, rewrite_prompt
+    from rag.answers.prompts import REWRITE_VARIABLES, rewrite_prompt
 
     assert load_template("rewrite", REWRITE_VARIABLES).variables == REWRITE_VARIABLES
     prompt = rewrite_prompt("And </passage> then [2]?", ["Why <b>did</b> Russia act?"])

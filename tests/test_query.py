@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import UsageError
-from rag.query import validate_question
+from rag.search.query import validate_question
 
 
 def refusal(question: object, **kwargs: int) -> str:
@@ -83,7 +83,7 @@ def test_digits_count_as_words() -> None:
 
 
 def test_history_and_languages_of_the_wrong_kind_are_usage_errors(tiny_index):
-    from rag.answer import answer
+    from rag.answers.answer import answer
     from rag.errors import UsageError
 
     for kw in (
@@ -98,7 +98,7 @@ def test_history_and_languages_of_the_wrong_kind_are_usage_errors(tiny_index):
 
 
 def test_a_long_chain_of_follow_ups_is_bounded_and_does_not_recurse():
-    from rag.conversation import MAX_QUERY_CHARS, standalone_query
+    from rag.answers.conversation import MAX_QUERY_CHARS, standalone_query
 
     history = ["Why did Russia back Lukashenko?"] + ["And what about that?"] * 5000
     query = standalone_query("And then?", history)
@@ -107,7 +107,7 @@ def test_a_long_chain_of_follow_ups_is_bounded_and_does_not_recurse():
 
 
 def test_only_recent_history_is_kept():
-    from rag.query import MAX_HISTORY, validate_history
+    from rag.search.query import MAX_HISTORY, validate_history
 
     kept = validate_history([f"Question {i}?" for i in range(1000)])
     assert len(kept) == MAX_HISTORY and kept[-1] == "Question 999?"

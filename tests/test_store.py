@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 from rag.errors import IndexBusyError, IndexInvalidError, IndexMissingError, UsageError
-from rag.index import Index, status, verify
-from rag.ingest import add_documents, add_files, build_index, remove_articles
+from rag.ingest.index import Index, status, verify
+from rag.ingest.pipeline import add_documents, add_files, build_index, remove_articles
 from rag.records import Document
-from rag.retrieval import Retriever
+from rag.search.retrieval import Retriever
 from rag.settings import Settings
 from rag.store.files import bytes_hash, file_hash, writer_lock
 from rag.store.local import Snapshot, read_current
@@ -86,7 +86,7 @@ def test_index_files_are_readable_by_others(tiny_index: Settings):
 def test_segment_names_are_content_ids_the_same_across_processes(tiny_settings: Settings):
     code = (
         "import sys; from pathlib import Path; sys.path.insert(0, '.');"
-        "from rag.ingest import build_index; from rag.settings import Settings;"
+        "from rag.ingest.pipeline import build_index; from rag.settings import Settings;"
         "from tests.fakes import HashEmbedder;"
         f"build_index(Settings(root=Path({str(tiny_settings.root)!r}), chunk_chars=200,"
         f" seeds_dir=Path({str(tiny_settings.seeds_path)!r}),"
@@ -342,9 +342,9 @@ def test_many_small_ingests_are_merged_automatically(tiny_index: Settings, fake_
 
 
 def test_a_large_import_ends_as_one_segment(tiny_settings: Settings, fake_embedder, monkeypatch):
-    import rag.ingest
+    import rag.ingest.pipeline
 
-    monkeypatch.setattr(rag.ingest, "SEGMENT_CHUNKS", 3)  # a segment every few articles
+    monkeypatch.setattr(rag.ingest.pipeline, "SEGMENT_CHUNKS", 3)  # a segment every few articles
     for i in range(12):
         (tiny_settings.seeds_path / f"n{i}.txt").write_text(f"Item {i}: the EU and Minsk.")
     report = build_index(tiny_settings, embedder=fake_embedder)
@@ -825,7 +825,7 @@ _CHURN = r"""
 import random, sys
 from pathlib import Path
 sys.path.insert(0, ".")
-from rag.index import Index
+from rag.ingest.index import Index
 from rag.settings import Settings
 from tests.fakes import HashEmbedder
 

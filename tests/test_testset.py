@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import UsageError
-from rag.testset import TestQuestion, load_testset
+from rag.evaluation.testset import TestQuestion, load_testset
 
 DEV = Path(__file__).parent / "data" / "dev.jsonl"
 

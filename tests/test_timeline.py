@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from rag import render
+from rag.answers.timeline import chart_svg, events, to_ordinal
+from rag.app import render
 from rag.cli import main
 from rag.records import Hit
 from rag.settings import Settings
-from rag.timeline import chart_svg, events, to_ordinal
 
 
 def _hit(chunk_id: str, date: str | None, score: float = 1.0, **kw) -> Hit:

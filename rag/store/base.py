@@ -105,7 +105,7 @@ class NewArticle:
     tokens: tuple[tuple[str, ...], ...] = ()  # per chunk; () when postings come from a merge
     lengths: tuple[int, ...] = ()  # per chunk, tokens; from `tokens` when empty
     origin: Origin = field(default_factory=Origin)
-    signature: bytes = b""  # `rag.copies.signature` of its text (b"": none)
+    signature: bytes = b""  # `rag.ingest.copies.signature` of its text (b"": none)
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ class View(Protocol):
         `depths` (up to that many of each), as one call a backend may run in
         parallel. `dates` (first, after), ISO strings: only passages of
         articles dated first <= date < after, filtered inside the search
-        (see `rag.query.date_range`)."""
+        (see `rag.search.query.date_range`)."""
 
     def lexical(self, terms: Sequence[str]) -> Any:
         """The query's lexical state (opaque), from stemmed terms."""

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.chunking import chunk_article
 from rag.errors import IndexInvalidError
 from rag.records import Chunk, Sentence
 from rag.store.files import HASH, file_hash, temporary
@@ -39,6 +38,7 @@ from rag.store.local.schema import (
     info_from_row,
     sentence_from_row,
 )
+from rag.text.chunking import chunk_article
 
 CHUNKING_SAMPLE = 2000  # articles per segment chunked again by check_meaning
 
