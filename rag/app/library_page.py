@@ -176,6 +176,7 @@ def library_tab(gr, settings: Settings, retriever: Retriever | None):
         datatype=["str", "str", "str", "str", "number", "str", "str"],
         interactive=False,
         wrap=True,
+        column_widths=["34%", "15%", "8%", "10%", "8%", "13%", "12%"],
         max_height=420,
         elem_id="library-table",
     )
