@@ -11,6 +11,7 @@ No traceback reaches the user unless RAG_DEBUG=1.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -20,7 +21,8 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
-from rag.errors import RagError
+from rag.errors import RagError, UsageError
+from rag.ingest.library import SORTS
 from rag.settings import Settings
 
 
@@ -306,6 +308,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--store", help=STORE_HELP)
     p.add_argument("--json", action="store_true", help="print the current commit as JSON")
     p.set_defaults(run=_status)
+
+    p = sub.add_parser(
+        "list",
+        help="list the indexed articles (search, sort)",
+        description="List the articles in the index, as the app's Library does: date, "
+        "language, passages, id, title and outlet; the words of SEARCH must all occur in "
+        "the title, outlet, id, file, language or date. Exit 3 when the index is missing.",
+    )
+    p.add_argument("search", nargs="*", help="words to look for (default: every article)")
+    p.add_argument("--sort", choices=SORTS, default="newest", help="order (default: newest)")
+    p.add_argument("--limit", type=int, default=100, help="at most this many (default: 100)")
+    p.add_argument("--index", type=Path, help="index directory (default: index/)")
+    p.add_argument("--store", help=STORE_HELP)
+    p.add_argument("--json", action="store_true", help="print the articles as JSON")
+    p.set_defaults(run=_list)
 
     p = sub.add_parser(
         "copy",
@@ -833,6 +850,27 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  checked  {info['checked']}")
     if info["writer"]:
         print(f"  being updated by {info['writer']}")
+    return 0
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.ingest.library import entries, select
+    from rag.store import open_store
+
+    if args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    search = " ".join(args.search)
+    rows = entries(open_store(settings).open().catalog(), settings.seeds_path)
+    shown, matched = select(rows, search, args.sort, args.limit)
+    if args.json:
+        listed = [dataclasses.asdict(r) for r in shown]
+        print(json.dumps({"matched": matched, "articles": listed}, ensure_ascii=False, indent=2))
+        return 0
+    for r in shown:
+        outlet = f" ({r.outlet})" if r.outlet else ""
+        print(f"{r.date or '-':<10}  {r.language:<3} {r.passages:>4}  {r.id}  {r.title}{outlet}")
+    more = f", the first {len(shown)} shown" if matched > len(shown) else ""
+    print(f"{matched} of {len(rows)} articles{more}.", file=sys.stderr)
     return 0
 
 

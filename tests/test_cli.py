@@ -206,3 +206,19 @@ def test_ask_prints_escape_codes_only_when_asked(seed_index: Settings):
     assert "\x1b[" not in piped.stdout and "»" in piped.stdout
     forced = run("--color", "always", "ask", question, "--index", index)
     assert "\x1b[1m" in forced.stdout
+
+
+def test_list_shows_the_indexed_articles_searched_and_sorted(tiny_index):
+    index = str(tiny_index.index_path)
+    proc = run("list", "--index", index, "--sort", "title")
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.splitlines()) == 3 and "3 of 3 articles" in proc.stderr
+    listed = json.loads(run("list", "--index", index, "--sort", "title", "--json").stdout)
+    titles = [a["title"] for a in listed["articles"]]
+    assert len(titles) == 3 and titles == sorted(titles, key=str.casefold)
+    assert all(a["title"] in proc.stdout for a in listed["articles"])
+    found = json.loads(run("list", "sanctions", "--index", index, "--json").stdout)
+    assert found["matched"] == 1 and found["articles"][0]["id"] == "en_sanctions"
+    assert found["articles"][0]["passages"] >= 1
+    assert run("list", "--index", index, "--limit", "0").returncode == 2
+    assert run("list", "--index", str(tiny_index.index_path.parent / "none")).returncode == 3

@@ -268,6 +268,7 @@ COMMANDS: dict[str, str] = {
         "serves until stopped (test_ask_returns_four_values serves the app)"
     ),
     "rag status [--index DIR] [--json]": RUN,
+    "rag list [Lukashenko Putin] [--sort title] [--limit 100] [--json] [--index DIR]": RUN,
     "rag verify [--index DIR]": RUN,
     "rag compact [--index DIR] [--wait S]": WRITES,
     "rag copy --to STORE [--index DIR | --store STORE]": "writes another store",
@@ -323,8 +324,9 @@ JSON_KEYS = {
         "warned",
     },
     "timeline": {"events"},
+    "list": {"matched", "articles"},
 }
-MAIN_KEY = {"search": "hits", "ask": "citations", "timeline": "events"}
+MAIN_KEY = {"search": "hits", "ask": "citations", "timeline": "events", "list": "articles"}
 
 
 def command_key(line: str) -> str:
