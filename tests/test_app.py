@@ -572,3 +572,30 @@ def test_browser_library_adds_lists_and_removes_articles_behind_the_login(
     assert (seeds / ".removed" / "library" / "kaliningrad.txt").read_text() == FERRY
     _, _, gone = ask(url, "How many trucks did the Kaliningrad ferry carry?", client=client)
     assert "4,200" not in json.dumps(gone)
+
+
+def test_the_library_endpoints_add_and_remove_for_api_clients(library_app, tmp_path):
+    from gradio_client import Client, handle_file
+
+    url, seeds = library_app
+    client = Client(url, auth=("rag", "s3cret"), verbose=False)
+    article = tmp_path / "grodno.txt"
+    article.write_text(
+        "Grodno bridge reopens\n\nThe bridge in Grodno reopened on Monday after 14 months "
+        "of repairs, the city council said.",
+        encoding="utf-8",
+    )
+    status, table, summary = client.predict(
+        [handle_file(str(article))], "grodno", "newest", api_name="/library_add"
+    )
+    assert "Added 1" in status, status
+    assert [row[5] for row in table["data"]] == ["library/grodno"], table
+    assert "1 match" in summary
+    # (the confirm button's update is the page's, not part of the API's outputs)
+    status, picked, table, summary = client.predict(
+        "library/grodno", "grodno", "newest", api_name="/library_remove"
+    )
+    assert "Removed 1 article(s): library/grodno" in status and picked == ""
+    assert all(len(row) < 6 or row[5] != "library/grodno" for row in table["data"])
+    assert "0 match" in summary
+    assert (seeds / ".removed" / "library" / "grodno.txt").exists()
