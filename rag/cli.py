@@ -121,7 +121,10 @@ def _parser() -> argparse.ArgumentParser:
         "files are not read. Each step is committed atomically.",
     )
     p.add_argument(
-        "--seeds", type=Path, help="directory of .txt/.md/.jsonl articles (default: seeds/)"
+        "--seeds",
+        type=Path,
+        help="directory of articles: .txt/.md/.jsonl, saved pages (.html/.htm), feeds "
+        "(.xml/.rss/.atom) (default: seeds/)",
     )
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
     p.add_argument("--store", help=STORE_HELP)
@@ -155,8 +158,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "add",
         help="add or update the articles of these files (or folders) in the index",
-        description="Store the articles of these .txt/.md/.jsonl files (or of the files under "
-        "these folders), replacing any article with the same id. Nothing else is touched.",
+        description="Store the articles of these files (.txt/.md/.jsonl, saved pages "
+        ".html/.htm, feeds .xml/.rss/.atom) or of the files under these folders, replacing "
+        "any article with the same id. Nothing else is touched.",
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--index", type=Path, help="index directory (default: index/)")
