@@ -516,7 +516,7 @@ def _print_skipped(skipped) -> None:
     these as records and do not log them too)."""
     if skipped:
         lines = [f"Skipped {len(skipped)} (not indexed):"]
-        lines += [f"  {s.source}: {s.reason}" for s in skipped]
+        lines += [f"  {s}" for s in skipped]
         print("\n".join(lines), file=sys.stderr)
 
 

@@ -47,6 +47,20 @@ TINY_ARTICLES = {
 }
 
 
+# The columns of a `rag eval --export-ragas` row, in order: RAGAS's
+# SingleTurnSample fields, and the ids (tests/test_report, test_ragas, test_eval).
+RAGAS_COLUMNS = [
+    "id",
+    "user_input",
+    "retrieved_contexts",
+    "response",
+    "reference",
+    "reference_contexts",
+    "retrieved_context_ids",
+    "reference_context_ids",
+]
+
+
 def index_articles(settings: Settings) -> dict:
     """The live articles of the index `settings` names, by id."""
     from rag.store.local import Snapshot

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag.settings import Settings
-from tests.conftest import DEV_SET, run_rag
+from tests.conftest import DEV_SET, RAGAS_COLUMNS, run_rag
 
 # The bars measured (docs/PERFORMANCE.md): a change that degrades retrieval,
 # answers, dates or source diversity below them fails CI. Issue 15's eight
@@ -87,16 +87,7 @@ def test_ragas_export_has_the_ragas_columns(evaluated):
         qid, _, chunk_id, _ = line.split()
         qrels.setdefault(qid, []).append(chunk_id)
     for row in rows:
-        assert set(row) == {
-            "id",
-            "user_input",
-            "retrieved_contexts",
-            "response",
-            "reference",
-            "reference_contexts",
-            "retrieved_context_ids",
-            "reference_context_ids",
-        }
+        assert list(row) == RAGAS_COLUMNS
         assert row["retrieved_contexts"] and row["reference"]
         assert row["reference_context_ids"] == qrels[row["id"]]
         assert len(row["reference_contexts"]) == len(row["reference_context_ids"])

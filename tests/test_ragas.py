@@ -16,19 +16,10 @@ from rag.evaluation.evaluate import RagasExport, evaluate_testset, export_ragas
 from rag.search.retrieval import Retriever, _retrievers
 from rag.settings import Settings
 from rag.store.local import Snapshot
+from tests.conftest import RAGAS_COLUMNS
 from tests.fakes import HashEmbedder
 
 K = 2
-COLUMNS = [
-    "id",
-    "user_input",
-    "retrieved_contexts",
-    "response",
-    "reference",
-    "reference_contexts",
-    "retrieved_context_ids",
-    "reference_context_ids",
-]
 
 
 def _testset(chunks: dict[str, str]) -> list[dict]:
@@ -151,7 +142,7 @@ def test_rows_carry_texts_and_ids_of_retrieved_and_relevant_passages(exported):
     assert [r["id"] for r in rows] == ["sanctions", "meeting", "elections", "protests", "loan"]
     questions = {q["id"]: q for q in report["questions"]}
     for row in rows:
-        assert list(row) == COLUMNS
+        assert list(row) == RAGAS_COLUMNS
         q = questions[row["id"]]
         assert row["user_input"] == q["question"] and row["response"] == q["answer"]
         assert row["reference"]

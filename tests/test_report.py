@@ -18,6 +18,7 @@ from rag.evaluation.report import (
     write,
 )
 from rag.evaluation.scoring import FAILURES, QuestionResult, Retrieved, summarize
+from tests.conftest import RAGAS_COLUMNS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -417,16 +418,6 @@ def test_compare_names_the_subset_of_a_regression() -> None:
 
 # --- ragas_rows -------------------------------------------------------------------
 
-RAGAS_COLUMNS = [
-    "id",
-    "user_input",
-    "retrieved_contexts",
-    "response",
-    "reference",
-    "reference_contexts",
-    "retrieved_context_ids",
-    "reference_context_ids",
-]
 PASSAGES = {"c1": "text one", "c2": "text two", "c3": "text three"}
 
 

@@ -15,7 +15,17 @@ from typing import Any
 
 from rag.app import render
 from rag.errors import RagError
-from rag.ingest.library import SORTS, Added, Entry, Removed, add_uploads, entries, remove, select
+from rag.ingest.library import (
+    SORTS,
+    UPLOAD_SUFFIXES,
+    Added,
+    Entry,
+    Removed,
+    add_uploads,
+    entries,
+    remove,
+    select,
+)
 from rag.search.retrieval import Retriever
 from rag.settings import Settings
 
@@ -71,7 +81,7 @@ def added_html(added: Added) -> str:
     if problems:
         parts.append(f"Not added ({len(problems)}):")
     body = "".join(f"<p>{render.esc(p)}</p>" for p in parts)
-    items = "".join(f"<li>{render.esc(f'{s.source}: {s.reason}')}</li>" for s in problems)
+    items = "".join(f"<li>{render.esc(str(s))}</li>" for s in problems)
     return f'<div class="library-status">{body}{f"<ul>{items}</ul>" if items else ""}</div>'
 
 
@@ -101,9 +111,8 @@ def picked_ids(text: str | None) -> list[str]:
 def library_tab(gr, settings: Settings, retriever: Retriever | None):
     """The Library tab's components and events (inside a `gr.Blocks`).
     Returns (the refresh function, its inputs, its outputs) for the page to
-    fill the table when it loads."""
+    fill the table when its tab is opened."""
     catalog = Catalog(settings, retriever)
-    types = [".txt", ".md", ".jsonl", ".html", ".htm", ".xml", ".rss", ".atom"]
 
     def refresh(search, sort):
         try:
@@ -188,7 +197,7 @@ def library_tab(gr, settings: Settings, retriever: Retriever | None):
                     f"{settings.app_upload_bytes // 1_000_000} MB each)"
                 ),
                 file_count="multiple",
-                file_types=types,
+                file_types=list(UPLOAD_SUFFIXES),
                 type="filepath",
                 elem_id="library-upload",
             )

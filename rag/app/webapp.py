@@ -345,8 +345,8 @@ def build_demo(settings: Settings | None = None):
             if settings.app_library:
                 with gr.Tab("Library", id="library-tab") as library:
                     refresh, listing, shown = library_tab(gr, settings, retriever)
+                # filled when the tab is opened, not at every page load
                 library.select(refresh, listing, shown, api_visibility="private")
-                demo.load(refresh, listing, shown, api_visibility="private")
         last_answer = gr.JSON(visible=False, label="Answer")
         timeline_inputs = [last_answer, langs, since, until]
         # The page asks through `/ask_dated` (with the Settings' dates); `/ask`

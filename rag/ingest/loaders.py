@@ -44,6 +44,10 @@ class Skipped:
     source: str
     reason: str
 
+    def __str__(self) -> str:
+        """How every report says it: `source: reason`."""
+        return f"{self.source}: {self.reason}"
+
 
 def list_files(directory: Path) -> list[Path]:
     """The article files under `directory`, sorted (see `scan`)."""

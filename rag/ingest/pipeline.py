@@ -752,7 +752,7 @@ def _listed(skipped: list[Skipped], most: int = 20) -> str:
     """The skips as lines for an error message (the first `most`)."""
     if not skipped:
         return ""
-    lines = [f"\n  {s.source}: {s.reason}" for s in skipped[:most]]
+    lines = [f"\n  {s}" for s in skipped[:most]]
     if len(skipped) > most:
         lines.append(f"\n  … and {len(skipped) - most} more")
     return "\nSkipped:" + "".join(lines)
