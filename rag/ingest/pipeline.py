@@ -112,10 +112,10 @@ def prepare_articles(documents: Iterable[Document]) -> tuple[list[Article], list
     for doc in documents:
         article = prepare_article(doc)
         if article is None:
-            skipped.append(_skip(doc.source, "has no article text after cleaning"))
+            skipped.append(Skipped(doc.source, "has no article text after cleaning"))
             continue
         if doc.id in seen:
-            skipped.append(_skip(doc.source, f"repeats the article id {doc.id!r}"))
+            skipped.append(Skipped(doc.source, f"repeats the article id {doc.id!r}"))
             continue
         seen.add(doc.id)
         articles.append(article)
@@ -611,14 +611,14 @@ def _apply(
     fresh = []
     for doc in docs:
         if doc.id in seen:
-            session.tally.skipped.append(_skip(doc.source, f"repeats the article id {doc.id!r}"))
+            session.tally.skipped.append(Skipped(doc.source, f"repeats the article id {doc.id!r}"))
         else:
             seen.add(doc.id)
             fresh.append(doc)
     plan = plan_file(stamp.path, fresh, by_id, in_file, keep_others, still_holds)
     for doc, other in plan.repeats:
         session.tally.skipped.append(
-            _skip(doc.source, f"repeats the article id {doc.id!r} of {other}")
+            Skipped(doc.source, f"repeats the article id {doc.id!r} of {other}")
         )
     session.tally.unchanged += len(plan.unchanged)
     replaced = set(plan.remove)
@@ -626,7 +626,7 @@ def _apply(
     for doc in plan.add:
         article = prepare_article(doc)
         if article is None:
-            session.tally.skipped.append(_skip(doc.source, "has no article text after cleaning"))
+            session.tally.skipped.append(Skipped(doc.source, "has no article text after cleaning"))
             if doc.id in replaced:
                 session.delete([doc.id])
             continue
@@ -700,12 +700,13 @@ def _report(writer: Writer, tally: _Tally, files: int, started: float) -> Ingest
 def _quiet_read(path: Path, folder: Path) -> list[Document]:
     """The documents of a file, without the warnings (they come when it is
     read for real)."""
-    level = logging.getLogger("rag.ingest.loaders").level
-    logging.getLogger("rag.ingest.loaders").setLevel(logging.ERROR)
+    loaders = logging.getLogger(read_file.__module__)
+    level = loaders.level
+    loaders.setLevel(logging.ERROR)
     try:
         return read_file(path, folder)[0]
     finally:
-        logging.getLogger("rag.ingest.loaders").setLevel(level)
+        loaders.setLevel(level)
 
 
 def _keep(session: _Session, file: str, skips: list[Skipped], n: int) -> None:
@@ -756,7 +757,3 @@ def _listed(skipped: list[Skipped], most: int = 20) -> str:
     if len(skipped) > most:
         lines.append(f"\n  … and {len(skipped) - most} more")
     return "\nSkipped:" + "".join(lines)
-
-
-def _skip(source: str, reason: str) -> Skipped:
-    return Skipped(source, reason)
