@@ -484,14 +484,41 @@ def test_browser_timeline_puts_dated_passages_on_a_time_axis(browser, news_app_u
     page.close()
 
 
+def _type_into(box, text: str) -> None:
+    """Type into a box the page has just shown, and wait until the page keeps it.
+
+    A box in a just-opened accordion mounts and then takes its value from the
+    app; on a loaded machine a fill can land in between and be reset (CI saw
+    the date settings dropped once). A person types after the box is there;
+    so does this: fill, leave the box, and fill again until the value stays.
+    """
+    from playwright.sync_api import expect
+
+    box.wait_for(state="visible")
+    for _ in range(5):
+        box.fill(text)
+        box.press("Tab")
+        box.page.wait_for_timeout(200)
+        if box.input_value() == text:
+            break
+    expect(box).to_have_value(text)
+
+
 def test_browser_date_settings_filter_the_answer(browser, news_app_url):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    from playwright.sync_api import expect
+
     page.goto(news_app_url)
     page.locator("button.label-wrap", has_text="Settings").click()
-    page.locator("#since textarea, #since input").first.fill("2021")
+    since = page.locator("#since textarea, #since input").first
+    _type_into(since, "2021")
     box = page.locator("#question textarea")
     box.fill("What did Lukashenko do?")
-    box.press("Enter")
+    expect(since).to_have_value("2021")
+    with page.expect_request(lambda r: "/queue/join" in r.url) as sent:
+        box.press("Enter")
+    # the page sent the date (a failure here is the page's, not the filter's)
+    assert '"2021"' in (sent.value.post_data or ""), sent.value.post_data
     page.locator("#chat .source").first.wait_for(timeout=60_000)
     heads = page.locator("#chat .source-head").all_inner_texts()
     found = [re.search(r"(\d{4})(?:-\d\d){0,2}$", h.strip()) for h in heads]
