@@ -352,7 +352,7 @@ def candidates_part(hand: list[dict]) -> dict:
         story = {i: st for i, _, st, _ in items}
         shares = []
         for i, lang, st, _ in items:
-            found = finder._lsh[lang].query(copies._lean(copies._values(sigs[i][4:])))
+            found = finder.candidates(lang, sigs[i])
             unrelated = [x for x in found if story[x] != st]
             pool = sum(1 for x, lg, s2, _ in items if lg == lang and s2 != st)
             shares.append(len(unrelated) / pool)
@@ -376,13 +376,17 @@ def index_part(n_index: int, bands: tuple[int, int]) -> dict:
     head = copies.signature(" ".join(f"w{i}" for i in range(60)), "en")[:4]
     values = rng.integers(0, 2**32, size=(n_index, n), dtype=np.uint32)
     langs = ("sv", "nb", "en")
+    stored = [  # as the store yields them: (id, language, signature, group)
+        (f"a{i:07d}", langs[i % 3], head + values[i].astype("<u4").tobytes(), None)
+        for i in range(n_index)
+    ]
     before = rss_mb()
     finder = copies.CopyFinder(bands=tuple(bands))
     t = time.perf_counter()
-    for i in range(n_index):
-        finder.add(f"a{i:07d}", langs[i % 3], head + values[i].astype("<u4").tobytes())
+    finder.extend(stored)  # as an ingest loads the live articles' signatures
     build_s = time.perf_counter() - t
     grown = rss_mb() - before
+    del stored
     levels = (0.35, 0.4, 0.45, 0.5, 0.6, 0.8)
     queries = []
     for q in range(500):

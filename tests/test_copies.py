@@ -253,3 +253,70 @@ def test_bad_input_is_refused():
         signature(LONG, "")
     with pytest.raises(ValueError):
         CopyFinder(threshold=0.0)
+
+
+def _random_signatures(n: int, seed: int = 0):
+    """`n` MinHash signatures of unrelated texts (random values), and their values."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    head = signature(LONG, "en")[:4]
+    values = rng.integers(0, 2**32, size=(n, NUM_PERM), dtype=np.uint32)
+    return rng, head, values
+
+
+def test_finder_over_many_signatures_agrees_with_brute_force_loaded_or_added():
+    """Past PENDING rows the bands are sorted arrays: a finder loaded at once
+    (as an ingest loads the stored signatures) and one fed an article at a
+    time find the same matches as comparing against every article."""
+    import numpy as np
+
+    from rag.ingest import copies
+
+    n = 3 * copies.PENDING + 77  # sorted rows and pending ones, in two languages
+    rng, head, values = _random_signatures(n)
+    langs = ["sv" if i % 3 else "nb" for i in range(n)]
+    stored = [(f"a{i:05d}", langs[i], head + values[i].tobytes(), f"g{i % 50}") for i in range(n)]
+    loaded, added = CopyFinder(), CopyFinder()
+    assert loaded.extend(stored) == [i for i, *_ in stored]
+    for item in stored:
+        added.add(*item)
+    assert len(loaded) == len(added) == n
+    for q in range(60):
+        target = int(rng.integers(n))
+        level = (0.3, 0.36, 0.5, 0.9)[q % 4]
+        v = rng.integers(0, 2**32, size=NUM_PERM, dtype=np.uint32)
+        keep = rng.choice(NUM_PERM, size=int(level * NUM_PERM), replace=False)
+        v[keep] = values[target][keep]
+        sig = head + v.tobytes()
+        lang = langs[target]
+        sims = (values == v).mean(axis=1)
+        best = [i for i in np.argsort(-sims, kind="stable") if langs[i] == lang][0]
+        found = loaded.match(lang, sig)
+        assert found == added.match(lang, sig)
+        if sims[best] >= THRESHOLD:  # the LSH finds it with probability >= 0.99
+            assert found is not None and found.article_id == f"a{best:05d}", (q, level)
+            assert found.group == f"g{best % 50}" and found.similarity == sims[best]
+        else:
+            assert found is None
+        assert loaded.match("en", sig) is None  # no English article
+    more = [(f"b{i}", "sv", head + values[i].tobytes(), None) for i in range(5)]
+    loaded.extend(more)  # after the sort: found among the pending rows, ties to the smaller id
+    assert loaded.match("sv", head + values[1].tobytes()) == CopyMatch("g1", "a00001", 1.0)
+    assert loaded.match("sv", head + values[1].tobytes(), exclude="a00001").article_id == "b1"
+    assert loaded.candidates("sv", head + values[1].tobytes()) == ["a00001", "b1"]
+
+
+def test_extend_refuses_or_skips_invalid_items():
+    _, head, values = _random_signatures(4)
+    good = [(f"a{i}", "en", head + values[i].tobytes(), None) for i in range(4)]
+    other_version = b"\x09" + good[0][2][1:]
+    finder = CopyFinder()
+    with pytest.raises(ValueError, match="already"):
+        finder.extend([good[0], good[1], good[0]])
+    assert len(finder) == 2  # the items before the bad one are held
+    held = finder.extend(
+        [good[1], ("x", "en", other_version, None), good[2], good[3]], skip_invalid=True
+    )
+    assert held == ["a2", "a3"] and len(finder) == 4
+    assert finder.match("en", good[3][2]).article_id == "a3"

@@ -6,9 +6,9 @@ new articles find the copies already in the index:
   - `signature(text, language)`: a compact, deterministic fingerprint of an
     article's text, to store per article (516 bytes by default);
   - `similarity(a, b)`: the estimated Jaccard similarity of two signatures;
-  - `CopyFinder`: an index of stored signatures (datasketch's `MinHashLSH`
-    per language for candidates, each candidate verified with the estimated
-    Jaccard) answering "which live article is this one a copy of?" as a
+  - `CopyFinder`: an index of stored signatures (an LSH of sorted numpy
+    arrays per language for candidates, each candidate verified with the
+    estimated Jaccard) answering "which live article is this one a copy of?" as a
     `CopyMatch`;
   - `group_batch`: group keys for a batch of new articles, in order.
 
@@ -90,11 +90,14 @@ SEED = 1  # the permutations
 # when the bytes for a text change: SEED, MIN_WORDS, the normalisation, hashing.
 VERSION = 1
 # LSH: bands of LSH_ROWS values, enough that an article exactly at the threshold
-# is a candidate with probability LSH_RECALL (11 bands at 0.35). Per 100,000
-# signatures that costs 425 MB and about 5 s to build; bands of 2 need 36 bands
-# (1.2 GB, 12 s), datasketch's own choice for 0.35 (32 x 4) finds 38% at it.
+# is a candidate with probability LSH_RECALL (11 bands at 0.35). Bands of 2 need
+# 36 bands; datasketch's own choice for 0.35 (32 x 4) finds 38% at it.
 LSH_ROWS = 1
 LSH_RECALL = 0.99
+
+PENDING = 512  # signatures compared whole before they are sorted into the bands
+EXTEND_BATCH = 4096  # signatures parsed at a time by `CopyFinder.extend`
+_FOLD = np.uint64(0x9E3779B97F4A7C15)  # odd: multiplying by it is one-to-one on uint64
 
 _EMPTY, _SHORT, _MINHASH = 0, 1, 2
 _HEADER = struct.Struct("<BBBB")
@@ -164,10 +167,19 @@ class CopyFinder:
     """The live articles' signatures, to find what a new article is a copy of.
 
     Build it at each ingest from the stored (id, language, signature, group)
-    of the live articles, then `match` each new article and `add` it (or let
-    `group_batch` do both). Candidates come from a `MinHashLSH` per language
-    (`bands`: its (bands, rows), by default from LSH_ROWS and LSH_RECALL);
-    each is verified with the estimated Jaccard, as `similarity` computes it.
+    of the live articles (`extend`), then `match` each new article and `add`
+    it (or let `group_batch` do both). Candidates come from an LSH per
+    language (`bands`: its (bands, rows), by default from LSH_ROWS and
+    LSH_RECALL): an article is a candidate when all the values of one band
+    equal the new one's. Each is verified with the estimated Jaccard, as
+    `similarity` computes it.
+
+    The LSH is numpy arrays, not a hash table per band: each language's
+    signatures are one uint32 matrix, each band a sorted array of band keys
+    searched by bisection, and the articles added since the last sort are
+    compared one band key per article at a time until there are enough to
+    sort in. 100,000 signatures take about 60 MB and a fraction of a second
+    to load (bench/bench_copies.py).
     """
 
     def __init__(
@@ -178,8 +190,7 @@ class CopyFinder:
         self.threshold = threshold
         self.bands = bands  # LSH (bands, rows); None: `_bands(threshold, num_perm)`
         self._groups: dict[str, str] = {}
-        self._values: dict[str, np.ndarray] = {}
-        self._lsh: dict[str, object] = {}  # language -> MinHashLSH
+        self._banks: dict[str, _Bank] = {}  # language -> its MinHash signatures
         self._short: dict[tuple[str, bytes], list[str]] = {}
         self._layout: tuple[int, int] | None = None  # (shingle, num_perm) of the MinHashes
 
@@ -188,16 +199,56 @@ class CopyFinder:
 
     def add(self, article_id: str, language: str, sig: bytes, group: str | None = None) -> None:
         """Hold an article; `group` is its stored group key (None: its own id)."""
-        if article_id in self._groups:
-            raise ValueError(f"article {article_id!r} is already in the finder")
-        kind, shingle, body = _parse(sig)
-        if kind == _MINHASH:
-            values = self._check(shingle, body)
-            self._index(language).insert(article_id, _lean(values), check_duplication=False)
-            self._values[article_id] = values
-        elif kind == _SHORT:
-            self._short.setdefault((language, body), []).append(article_id)
-        self._groups[article_id] = article_id if group is None else group
+        self.extend([(article_id, language, sig, group)])
+
+    def extend(
+        self, items: Iterable[tuple[str, str, bytes, str | None]], *, skip_invalid: bool = False
+    ) -> list[str]:
+        """Hold many (id, language, signature, group) at once, as `add` does one;
+        the ids held, in order. An id already held, or a signature that cannot
+        be compared (another version or layout), raises ValueError (the items
+        before it are held), or with `skip_invalid` is left out."""
+        held: list[str] = []
+        batch: list[tuple[str, str, int, bytes, str]] = []
+        seen: set[str] = set()  # the batch's ids
+        touched: set[str] = set()
+        for article_id, language, sig, group in items:
+            try:
+                if article_id in self._groups or article_id in seen:
+                    raise ValueError(f"article {article_id!r} is already in the finder")
+                kind, shingle, body = _parse(sig)
+                if kind == _MINHASH:
+                    self._check(shingle, body)
+            except ValueError:
+                if skip_invalid:
+                    continue
+                held += self._hold(batch, touched)  # the items before it are held
+                raise
+            seen.add(article_id)
+            batch.append((article_id, language, kind, body, article_id if group is None else group))
+            if len(batch) == EXTEND_BATCH:  # a batch at a time: few temporary copies
+                held += self._hold(batch, touched)
+                batch, seen = [], set()
+        held += self._hold(batch, touched)
+        for language in touched:
+            self._banks[language].settle()
+        return held
+
+    def _hold(self, batch: list[tuple[str, str, int, bytes, str]], touched: set[str]) -> list[str]:
+        minhashes: dict[str, tuple[list[str], list[bytes]]] = {}
+        for article_id, language, kind, body, key in batch:
+            if kind == _MINHASH:
+                ids, bodies = minhashes.setdefault(language, ([], []))
+                ids.append(article_id)
+                bodies.append(body)
+            elif kind == _SHORT:
+                self._short.setdefault((language, body), []).append(article_id)
+            self._groups[article_id] = key
+        for language, (ids, bodies) in minhashes.items():
+            matrix = np.frombuffer(b"".join(bodies), dtype="<u4").reshape(len(bodies), -1)
+            self._bank(language).add(ids, matrix)
+            touched.add(language)
+        return [article_id for article_id, *_ in batch]
 
     def match(self, language: str, sig: bytes, exclude: str | None = None) -> CopyMatch | None:
         """The most similar article of `language` at or above the threshold
@@ -206,19 +257,29 @@ class CopyFinder:
         if kind == _SHORT:
             same = [i for i in self._short.get((language, body), ()) if i != exclude]
             return CopyMatch(self._groups[min(same)], min(same), 1.0) if same else None
-        if kind != _MINHASH:
+        if kind != _MINHASH or language not in self._banks:
             return None
         values = self._check(shingle, body, learn=False)
-        if language not in self._lsh:
+        bank = self._banks[language]
+        rows = [r for r in bank.candidates(values) if bank.ids[r] != exclude]
+        if not rows:
             return None
-        ids = sorted(i for i in self._lsh[language].query(_lean(values)) if i != exclude)
-        if not ids:
-            return None
-        sims = (np.stack([self._values[i] for i in ids]) == values).mean(axis=1)
-        best = int(np.argmax(sims))  # the first of the highest: ids are sorted
+        rows.sort(key=bank.ids.__getitem__)
+        sims = (bank.values[rows] == values).mean(axis=1)
+        best = int(np.argmax(sims))  # the first of the highest: rows are in id order
         if sims[best] < self.threshold:
             return None
-        return CopyMatch(self._groups[ids[best]], ids[best], float(sims[best]))
+        found = bank.ids[rows[best]]
+        return CopyMatch(self._groups[found], found, float(sims[best]))
+
+    def candidates(self, language: str, sig: bytes) -> list[str]:
+        """The ids the LSH proposes for a MinHash signature, before the
+        Jaccard check (sorted; for measuring the LSH)."""
+        kind, shingle, body = _parse(sig)
+        if kind != _MINHASH or language not in self._banks:
+            return []
+        bank = self._banks[language]
+        return sorted(bank.ids[r] for r in bank.candidates(self._check(shingle, body, False)))
 
     def _check(self, shingle: int, body: bytes, learn: bool = True) -> np.ndarray:
         layout = (shingle, len(body) // 4)
@@ -228,14 +289,97 @@ class CopyFinder:
             raise ValueError(f"signature layout {layout} != {self._layout} of the finder")
         return _values(body)
 
-    def _index(self, language: str):
-        if language not in self._lsh:
-            from datasketch import MinHashLSH
-
+    def _bank(self, language: str) -> _Bank:
+        if language not in self._banks:
             num_perm = self._layout[1]
-            params = self.bands or _bands(self.threshold, num_perm)
-            self._lsh[language] = MinHashLSH(num_perm=num_perm, params=params)
-        return self._lsh[language]
+            bands, rows = self.bands or _bands(self.threshold, num_perm)
+            if bands * rows > num_perm:
+                raise ValueError(f"{bands} bands of {rows} need more than {num_perm} values")
+            self._banks[language] = _Bank(num_perm, bands, rows)
+        return self._banks[language]
+
+
+class _Bank:
+    """One language's MinHash signatures and their LSH band keys.
+
+    Rows [0, sorted) are in `_keys`/`_order`, one sorted array per band; the
+    rows after them (at most PENDING) are compared with a query whole. Arrays
+    grow by doubling, so adding one at a time stays cheap.
+    """
+
+    def __init__(self, num_perm: int, bands: int, rows: int) -> None:
+        self.bands, self.rows = bands, rows
+        self.ids: list[str] = []
+        self._values = np.empty((0, num_perm), dtype=np.uint32)
+        self._band_keys = np.empty((0, bands), dtype=np.uint64)  # per row
+        self._sorted = 0
+        self._keys = np.empty((bands, 0), dtype=np.uint64)  # per band, sorted
+        self._order = np.empty((bands, 0), dtype=np.int64)  # the rows of `_keys`
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._values[: len(self.ids)]
+
+    def add(self, ids: list[str], values: np.ndarray) -> None:
+        n, m = len(self.ids), len(ids)
+        if n + m > len(self._values):
+            size = max(n + m, 2 * len(self._values), 64)
+            self._values = _grown(self._values, size)
+            self._band_keys = _grown(self._band_keys, size)
+        self._values[n : n + m] = values
+        self._band_keys[n : n + m] = _band_keys(values, self.bands, self.rows)
+        self.ids.extend(ids)
+
+    def settle(self) -> None:
+        """Sort the rows added since the last sort in, once they are many."""
+        if len(self.ids) - self._sorted > PENDING:
+            self._sort()
+
+    def candidates(self, values: np.ndarray) -> list[int]:
+        """Rows sharing a band with `values`, each once, in row order."""
+        keys = _band_keys(values[None, :], self.bands, self.rows)[0]
+        found: set[int] = set()
+        for band in range(self.bands):
+            line = self._keys[band]
+            lo, hi = (
+                np.searchsorted(line, keys[band], "left"),
+                np.searchsorted(line, keys[band], "right"),
+            )
+            found.update(self._order[band, lo:hi].tolist())
+        pending = self._band_keys[self._sorted : len(self.ids)]
+        hits = np.flatnonzero((pending == keys).any(axis=1)) + self._sorted
+        found.update(hits.tolist())
+        return sorted(found)
+
+    def _sort(self) -> None:
+        """Sort the pending rows in: each band's sorted keys and the pending
+        ones, sorted, make two runs, which a stable sort merges in linear time."""
+        n = len(self.ids)
+        fresh = self._band_keys[self._sorted : n].T
+        order = np.argsort(fresh, axis=1, kind="stable") + self._sorted
+        keys = np.concatenate([self._keys, np.take_along_axis(self._band_keys[:n].T, order, 1)], 1)
+        rows = np.concatenate([self._order, order], axis=1)
+        merged = np.argsort(keys, axis=1, kind="stable")
+        self._keys = np.take_along_axis(keys, merged, axis=1)
+        self._order = np.take_along_axis(rows, merged, axis=1)
+        self._sorted = n
+
+
+def _band_keys(values: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(n, bands) uint64 keys: band b's `rows` values folded into one. Equal
+    values give equal keys; unequal ones may collide (2**-64), which only adds
+    a candidate for the Jaccard check to turn away."""
+    part = values[:, : bands * rows].reshape(len(values), bands, rows).astype(np.uint64)
+    keys = np.zeros((len(values), bands), dtype=np.uint64)
+    for r in range(rows):
+        keys = (keys ^ part[:, :, r]) * _FOLD  # an odd multiplier: one row is exact
+    return keys
+
+
+def _grown(array: np.ndarray, size: int) -> np.ndarray:
+    out = np.empty((size, *array.shape[1:]), dtype=array.dtype)
+    out[: len(array)] = array
+    return out
 
 
 def group_batch(
@@ -291,12 +435,6 @@ def _minhash(shingles: tuple[bytes, ...], num_perm: int) -> np.ndarray:
     )
     m.update_batch(shingles)
     return m.hashvalues
-
-
-def _lean(values: np.ndarray):
-    from datasketch import LeanMinHash
-
-    return LeanMinHash(seed=SEED, hashvalues=values, scheme="affine32")
 
 
 def _parse(sig: bytes) -> tuple[int, int, bytes]:

@@ -241,12 +241,9 @@ class _Session:
             self._finder = CopyFinder()
             view = self.writer.view
             if view is not None and not self.writer.drop_all:
-                for doc_id, language, sig, copy_of in view.signatures():
-                    try:
-                        self._finder.add(doc_id, language, sig, copy_of)
-                    except ValueError:  # a signature of another version: not compared
-                        continue
-                    self._known.add(doc_id)
+                # a signature of another version is not compared
+                held = self._finder.extend(view.signatures(), skip_invalid=True)
+                self._known.update(held)
         return self._finder
 
     def empties(self, live: int) -> bool:
