@@ -24,7 +24,8 @@ real; an article is 16-24 random seed sentences of one language (languages in
 the seeds' proportions); passages pack whole sentences up to 400 characters
 with one sentence of overlap, like `rag.chunking`; a passage's vector is the
 L2-normalised sum of its sentences' vectors. Every sentence is stored with
-its vector, as ingest stores them. The BM25 postings are real, but the
+its vector, as ingest stores them, and every article with a copy signature
+(random MinHash values: unrelated articles), which an add loads. The BM25 postings are real, but the
 vocabulary is the seeds' (a few thousand stems), so every term's postings
 are far longer than in real news: lexical search here is a worst case.
 
@@ -127,6 +128,7 @@ def synthetic_batches(n_passages: int, pool, batch_passages: int, seed: int = 0)
     import numpy as np
 
     from rag.embed.base import normalize_rows
+    from rag.ingest import copies
     from rag.records import Article, Chunk, Sentence
     from rag.store.base import NewArticle, Origin
     from rag.text.chunking import chunk_id
@@ -134,6 +136,12 @@ def synthetic_batches(n_passages: int, pool, batch_passages: int, seed: int = 0)
 
     pools, weights, table, tokens = pool
     rng = np.random.default_rng(seed)
+    # Copy signatures of unrelated articles (random MinHash values), so an add
+    # loads one per live article as on an index `rag ingest` built; signing the
+    # synthetic texts would make copies of articles that share pool sentences.
+    signs = np.random.default_rng(seed + 1)
+    head = copies.signature(" ".join(f"w{i}" for i in range(copies.MIN_WORDS)), "en")[:4]
+    num_perm = copies.NUM_PERM
     languages = sorted(pools)
     share = np.array([weights[lang] for lang in languages], dtype=np.float64)
     share /= share.sum()
@@ -185,6 +193,7 @@ def synthetic_batches(n_passages: int, pool, batch_passages: int, seed: int = 0)
                 sentence_vectors,
                 chunk_tokens,
                 origin=Origin(f"/synthetic/{doc_id}.txt", len(text), 0, doc_id),
+                signature=head + signs.integers(0, 2**32, num_perm, dtype="<u4").tobytes(),
             )
         )
         made += len(chunks)
