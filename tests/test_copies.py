@@ -130,12 +130,30 @@ def test_signature_is_deterministic_across_processes():
 
 
 def test_signature_is_pinned():
-    """Stored signatures stay comparable: if this changes (datasketch's hashing,
-    the normalisation, a parameter), bump VERSION and re-sign the index."""
+    """Stored signatures stay comparable: if this changes (the hashing, the
+    normalisation, a parameter), bump VERSION and re-sign the index."""
     sig = signature(TEXT["en_reuters_sochi.txt"], "en")
     assert len(sig) == 4 + 4 * NUM_PERM
     assert sig[:4] == b"\x01\x02\x05\x00"
     assert hashlib.sha256(sig).hexdigest()[:16] == "ea78ab7882052417"
+
+
+def test_minhash_is_datasketchs_affine32_bit_for_bit():
+    """copies.py computes datasketch's "affine32" MinHash itself (importing
+    datasketch cost every ingest 0.6 s); datasketch stays the reference."""
+    from datasketch import MinHash
+    from datasketch.hashfunc import sha1_hash32
+
+    from rag.ingest.copies import _minhash
+
+    texts = list(TEXT.values())[:20] + [" ".join(f"w{i}" for i in range(9000))]  # > 4096
+    for text in texts:
+        words = text.split()
+        shingles = tuple({" ".join(words[i : i + 5]).encode() for i in range(len(words) - 4)})
+        for num_perm in (16, NUM_PERM):
+            ref = MinHash(num_perm=num_perm, seed=1, hashfunc=sha1_hash32, scheme="affine32")
+            ref.update_batch(shingles)
+            assert _minhash(shingles, num_perm).tolist() == ref.hashvalues.tolist()
 
 
 def test_normalisation_ignores_case_punctuation_spacing_and_unicode_forms():
