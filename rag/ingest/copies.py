@@ -212,13 +212,19 @@ class CopyFinder:
         batch: list[tuple[str, str, int, bytes, str]] = []
         seen: set[str] = set()  # the batch's ids
         touched: set[str] = set()
+        usual = None  # (header, length) of the MinHash signatures seen: no parsing
         for article_id, language, sig, group in items:
             try:
                 if article_id in self._groups or article_id in seen:
                     raise ValueError(f"article {article_id!r} is already in the finder")
-                kind, shingle, body = _parse(sig)
-                if kind == _MINHASH:
-                    self._check(shingle, body)
+                if usual is not None and len(sig) == usual[1] and sig[:4] == usual[0]:
+                    kind, body = _MINHASH, sig
+                else:
+                    kind, shingle, body = _parse(sig)
+                    if kind == _MINHASH:
+                        self._check(shingle, body)
+                        body = bytes(sig)  # whole: the matrix drops the header column
+                        usual = (body[:4], len(body))
             except ValueError:
                 if skip_invalid:
                     continue
@@ -244,9 +250,9 @@ class CopyFinder:
             elif kind == _SHORT:
                 self._short.setdefault((language, body), []).append(article_id)
             self._groups[article_id] = key
-        for language, (ids, bodies) in minhashes.items():
-            matrix = np.frombuffer(b"".join(bodies), dtype="<u4").reshape(len(bodies), -1)
-            self._bank(language).add(ids, matrix)
+        for language, (ids, sigs) in minhashes.items():
+            matrix = np.frombuffer(b"".join(sigs), dtype="<u4").reshape(len(sigs), -1)
+            self._bank(language).add(ids, matrix[:, 1:])  # column 0: the 4-byte header
             touched.add(language)
         return [article_id for article_id, *_ in batch]
 
