@@ -207,7 +207,9 @@ def test_add_and_remove_from_python(tiny_index: Settings, tmp_path: Path, fake_e
     assert index.add(extra).unchanged == 1  # the same again: nothing to do
     extra.write_text("Reuters: Lithuania reopens the border crossing.")
     assert index.add(extra).updated == 1
-    assert index.remove("wire", "nb_valg").removed == 2
+    removed = index.remove("wire", "nb_valg")
+    assert removed.removed == 2
+    assert removed.languages == {"en": 1, "sv": 1}  # the deleted rows are not counted
     assert set(index_articles(tiny_index)) == {"en_sanctions", "sv_ekonomi"}
     with pytest.raises(UsageError, match="no article with id 'nope'"):
         index.remove("sv_ekonomi", "nope")

@@ -443,14 +443,24 @@ class Segment:
         )
         return [info_from_row(r, where) for r in rows]
 
-    def article_languages(self) -> list[tuple[int, str]]:
-        """(row, language) of every article."""
-        rows = self._query("SELECT row, language FROM articles ORDER BY row")
-        if any(not isinstance(lang, str) or not lang for _, lang in rows):
+    def article_languages(self, dead: frozenset[int] = frozenset()) -> dict[str, int]:
+        """Articles per language, those in `dead` (rows) left out: counted by
+        SQLite (rows to Python cost 0.3 s at 1M passages, at every ingest's
+        report)."""
+        counts = dict(self._query("SELECT language, count(*) FROM articles GROUP BY language"))
+        rows = sorted(dead)
+        for i in range(0, len(rows), 500):
+            part = rows[i : i + 500]
+            marks = ",".join("?" * len(part))
+            for (lang,) in self._query(
+                f"SELECT language FROM articles WHERE row IN ({marks})", tuple(part)
+            ):
+                counts[lang] -= 1
+        if any(not isinstance(lang, str) or not lang for lang in counts):
             raise IndexInvalidError(
                 f"{self.path / 'records.sqlite'}: an article has no language. {REBUILD}"
             )
-        return rows
+        return {lang: n for lang, n in counts.items() if n}
 
     def article_files(self) -> list[tuple[int, str, str, int, int, str]]:
         """(row, id, file, size, mtime_ns, raw_hash) of every article: what an

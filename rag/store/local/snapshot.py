@@ -395,10 +395,8 @@ class Snapshot:
         """Live articles per language (reads one column of every article row)."""
         counts: dict[str, int] = {}
         for s, segment in enumerate(self.segments):
-            dead = self._dead[s]
-            for row, language in segment.article_languages():
-                if row not in dead:
-                    counts[language] = counts.get(language, 0) + 1
+            for language, n in segment.article_languages(self._dead[s]).items():
+                counts[language] = counts.get(language, 0) + n
         return dict(sorted(counts.items()))
 
     # ------------------------------------------------------------ the View protocol
