@@ -178,8 +178,8 @@ class CopyFinder:
     signatures are one uint32 matrix, each band a sorted array of band keys
     searched by bisection, and the articles added since the last sort are
     compared one band key per article at a time until there are enough to
-    sort in. 100,000 signatures take about 60 MB and a fraction of a second
-    to load (bench/bench_copies.py).
+    sort in. 100,000 signatures take about 100 MB and 0.4 s to load
+    (bench/bench_copies.py).
     """
 
     def __init__(
