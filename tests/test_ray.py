@@ -17,6 +17,18 @@ from tests.conftest import free_port, run_rag
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 
+def test_the_ingest_command_runs_on_a_local_ray_instance(tiny_seeds: Path, tmp_path: Path):
+    # First in the module, before `ray_embedder` starts this process's own Ray
+    # instance: two local instances starting side by side on two cores made
+    # the command's wait for its GCS time out (CI, and a fresh clone, once each).
+    store = f"milvus:{tmp_path / 'cli.db'}"
+    proc = run_rag("ingest", "--ray", "--seeds", str(tiny_seeds), "--store", store)
+    assert proc.returncode == 0, proc.stderr
+    assert "3 added" in proc.stdout and "fork_posix" not in proc.stderr
+    proc = run_rag("search", "sanctions", "--store", store, "--k", "1")
+    assert proc.returncode == 0 and "en_sanctions" in proc.stdout
+
+
 @pytest.fixture(scope="module")
 def ray_embedder():
     import ray  # a dev dependency: scripts/setup.sh installs it
@@ -56,15 +68,6 @@ def test_ingest_on_ray_into_milvus_finds_what_plain_ingest_finds(
         assert got == want
     finally:
         forget_clients()
-
-
-def test_the_ingest_command_runs_on_a_local_ray_instance(tiny_seeds: Path, tmp_path: Path):
-    store = f"milvus:{tmp_path / 'cli.db'}"
-    proc = run_rag("ingest", "--ray", "--seeds", str(tiny_seeds), "--store", store)
-    assert proc.returncode == 0, proc.stderr
-    assert "3 added" in proc.stdout and "fork_posix" not in proc.stderr
-    proc = run_rag("search", "sanctions", "--store", store, "--k", "1")
-    assert proc.returncode == 0 and "en_sanctions" in proc.stdout
 
 
 def test_an_unreachable_ray_address_exits_8(tiny_seeds: Path, tmp_path: Path):
