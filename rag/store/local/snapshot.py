@@ -9,6 +9,7 @@ open, so picking up an added article costs only its new segment.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -50,9 +51,6 @@ class Snapshot:
         self.target = target  # the pointer's target when opened: the version
         self.segments = tuple(segments)
         self.deleted = tuple(deleted)  # sorted article rows, per segment
-        # the same as sets, for scans that test every row (a bisection per row
-        # in Python cost 0.5 s per scan of a 1M-passage index)
-        self._dead = tuple(frozenset(rows.tolist()) for rows in self.deleted)
         sizes = [s.n_chunks for s in self.segments]
         self.bases = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self.size = int(self.bases[-1])
@@ -334,6 +332,13 @@ class Snapshot:
             found = self.segments[s].article(row)
             _bounded_put(self._articles, key, found, 1024)
         return found
+
+    @functools.cached_property
+    def _dead(self) -> tuple[frozenset[int], ...]:
+        """`deleted` as sets, for scans that test every row (a bisection per
+        row in Python cost 0.5 s per scan of a 1M-passage index); made at the
+        first such test, not at every open."""
+        return tuple(frozenset(rows.tolist()) for rows in self.deleted)
 
     def find_article(self, doc_id: str) -> tuple[int, int] | None:
         """(segment index, row) of the live article with this id, or None."""
